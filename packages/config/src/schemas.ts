@@ -1,0 +1,56 @@
+// The environment variables each service understands, with development defaults.
+import { Type, type Static } from 'typebox'
+
+// Only for local development and tests; loadConfig refuses it when NODE_ENV=production.
+/** Local PostgreSQL and Redis; the password is ignored where the server trusts local connections. */
+export const DEFAULT_DATABASE_URL = 'postgresql://postgres:postgres@127.0.0.1:5432/school_dashboard'
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef'
+
+const shared = {
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.String({
+    pattern: '^postgres(ql)?://',
+    default: DEFAULT_DATABASE_URL,
+  }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
+  // Namespaces every Redis key and channel of this deployment (BullMQ queues, Socket.IO adapter).
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'sd' }),
+  JWT_SECRET: Type.String({ minLength: 32, default: DEV_JWT_SECRET }),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'school-dashboard' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'school-dashboard' }),
+}
+
+export const apiConfigSchema = Type.Object({
+  ...shared,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  // Base of the links handed to inviters (acceptUrl).
+  PUBLIC_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:8000' }),
+  JWT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 3600 }),
+  INVITATION_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 90, default: 168 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 64 * 1024 }),
+})
+
+export const realtimeConfigSchema = Type.Object({
+  ...shared,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
+  // Jobs of one queue handled at once; 1 keeps each school's events strictly in order.
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+  WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 128, maximum: 1024 * 1024, default: 16 * 1024 }),
+  RECENT_ACTIVITY_LIMIT: Type.Integer({ minimum: 0, maximum: 200, default: 20 }),
+})
+
+export type ApiConfig = Readonly<Static<typeof apiConfigSchema>>
+export type RealtimeConfig = Readonly<Static<typeof realtimeConfigSchema>>
+export type SharedConfig = Pick<
+  ApiConfig,
+  keyof typeof shared
+>

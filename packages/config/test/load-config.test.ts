@@ -1,0 +1,40 @@
+import t from 'tap'
+import { apiConfigSchema, ConfigError, DEV_JWT_SECRET, loadConfig, realtimeConfigSchema } from '../src/index.js'
+
+t.test('fills development defaults and converts numbers', async (t) => {
+  const config = loadConfig(apiConfigSchema, { PORT: '4000', LOG_LEVEL: 'debug', UNRELATED: 'x' })
+  t.equal(config.PORT, 4000)
+  t.equal(config.LOG_LEVEL, 'debug')
+  t.equal(config.DATABASE_URL, 'postgresql://postgres:postgres@127.0.0.1:5432/school_dashboard')
+  t.equal(config.JWT_SECRET, DEV_JWT_SECRET)
+  t.notOk('UNRELATED' in config)
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('realtime has its own port default', async (t) => {
+  t.equal(loadConfig(realtimeConfigSchema, {}).PORT, 3001)
+})
+
+t.test('names every bad variable', async (t) => {
+  const error = t.throws(() => loadConfig(apiConfigSchema, { PORT: 'eighty', NODE_ENV: 'prod', REDIS_URL: 'http://x' })) as ConfigError
+  t.ok(error instanceof ConfigError)
+  t.same(
+    error.problems.map((p) => p.split(' ')[0]).sort(),
+    ['NODE_ENV', 'PORT', 'REDIS_URL'],
+  )
+  t.match(error.message, /NODE_ENV must be one of development, test, production \(got "prod"\)/)
+})
+
+t.test('refuses the development secret in production', async (t) => {
+  t.throws(() => loadConfig(apiConfigSchema, { NODE_ENV: 'production' }), /JWT_SECRET must be set/)
+  const config = loadConfig(apiConfigSchema, { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) })
+  t.equal(config.NODE_ENV, 'production')
+})
+
+t.test('refuses a short secret', async (t) => {
+  t.throws(() => loadConfig(apiConfigSchema, { JWT_SECRET: 'short' }), /JWT_SECRET/)
+})
+
+t.test('treats empty strings as unset', async (t) => {
+  t.equal(loadConfig(apiConfigSchema, { PORT: '' }).PORT, 3000)
+})

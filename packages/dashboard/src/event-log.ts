@@ -1,0 +1,40 @@
+// Reads the per-school event log.
+import type { PrismaClient, DomainEventRow } from '@school/db'
+import { DOMAIN_EVENT_TYPES, type Activity, type DomainEvent } from '@school/events'
+import { toActivity } from './activity.js'
+
+type EventRowWithActor = DomainEventRow & { actor: { id: number; name: string } | null }
+
+const withActor = { actor: { select: { id: true, name: true } } } as const
+
+export function toDomainEvent(row: EventRowWithActor): DomainEvent {
+  if (!(DOMAIN_EVENT_TYPES as readonly string[]).includes(row.type)) {
+    throw new Error(`event ${row.id} has unknown type ${row.type}`)
+  }
+  return {
+    id: row.id,
+    schoolId: row.schoolId,
+    seq: row.seq,
+    type: row.type as DomainEvent['type'],
+    actor: row.actor,
+    payload: row.payload as unknown as DomainEvent['payload'],
+    occurredAt: row.occurredAt,
+  }
+}
+
+export async function loadEvent(prisma: PrismaClient, eventId: string): Promise<DomainEvent | null> {
+  const row = await prisma.domainEvent.findUnique({ where: { id: eventId }, include: withActor })
+  return row ? toDomainEvent(row) : null
+}
+
+/** The latest entries of the feed, newest first. */
+export async function recentActivity(prisma: PrismaClient, schoolId: number, limit: number): Promise<Activity[]> {
+  if (limit <= 0) return []
+  const rows = await prisma.domainEvent.findMany({
+    where: { schoolId },
+    orderBy: { seq: 'desc' },
+    take: limit,
+    include: withActor,
+  })
+  return rows.map((row) => toActivity(toDomainEvent(row)))
+}

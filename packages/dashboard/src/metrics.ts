@@ -1,0 +1,59 @@
+// The school's counters, computed from the current state in two grouped queries.
+import type { PrismaClient } from '@school/db'
+import type { SchoolMetrics } from '@school/events'
+
+export const EMPTY_METRICS: Readonly<SchoolMetrics> = Object.freeze({
+  students: 0,
+  teachers: 0,
+  admins: 0,
+  classes: 0,
+  pendingInvitations: 0,
+  acceptedInvitations: 0,
+  declinedInvitations: 0,
+  cancelledInvitations: 0,
+  expiredInvitations: 0,
+})
+
+interface CountsRow {
+  students: number
+  teachers: number
+  admins: number
+  classes: number
+  pending: number
+  accepted: number
+  declined: number
+  cancelled: number
+  expired: number
+}
+
+export async function readSchoolMetrics(prisma: PrismaClient, schoolId: number): Promise<SchoolMetrics> {
+  // One round trip. A pending invitation past its expiry counts as expired even before anyone touches it.
+  const [row] = await prisma.$queryRaw<CountsRow[]>`
+    SELECT
+      (SELECT count(*) FROM memberships WHERE school_id = ${schoolId} AND role = 'student')::int AS students,
+      (SELECT count(*) FROM memberships WHERE school_id = ${schoolId} AND role = 'teacher')::int AS teachers,
+      (SELECT count(*) FROM memberships WHERE school_id = ${schoolId} AND role IN ('school_owner', 'school_admin'))::int AS admins,
+      (SELECT count(*) FROM classes WHERE school_id = ${schoolId})::int AS classes,
+      i.pending, i.accepted, i.declined, i.cancelled, i.expired
+    FROM (
+      SELECT
+        count(*) FILTER (WHERE status = 'pending' AND expires_at > now())::int AS pending,
+        count(*) FILTER (WHERE status = 'accepted')::int AS accepted,
+        count(*) FILTER (WHERE status = 'declined')::int AS declined,
+        count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+        count(*) FILTER (WHERE status = 'expired' OR (status = 'pending' AND expires_at <= now()))::int AS expired
+      FROM invitations WHERE school_id = ${schoolId}
+    ) AS i`
+  if (!row) return { ...EMPTY_METRICS }
+  return {
+    students: row.students,
+    teachers: row.teachers,
+    admins: row.admins,
+    classes: row.classes,
+    pendingInvitations: row.pending,
+    acceptedInvitations: row.accepted,
+    declinedInvitations: row.declined,
+    cancelledInvitations: row.cancelled,
+    expiredInvitations: row.expired,
+  }
+}

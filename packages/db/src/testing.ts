@@ -1,0 +1,42 @@
+// For tests: a throwaway, migrated database per test file, dropped at teardown.
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { DEFAULT_DATABASE_URL } from '@school/config'
+import { applyMigrations } from './migrate.js'
+
+export interface TestDatabase {
+  url: string
+  name: string
+  drop(): Promise<void>
+}
+
+const baseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL
+
+export function withDatabase(url: string, name: string): string {
+  const next = new URL(url)
+  next.pathname = `/${name}`
+  return next.toString()
+}
+
+async function onAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: withDatabase(baseUrl, 'postgres') })
+  await client.connect()
+  try {
+    return await run(client)
+  } finally {
+    await client.end()
+  }
+}
+
+export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+  const name = `sd_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`
+  await onAdmin((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`))
+  const url = withDatabase(baseUrl, name)
+  await applyMigrations(url)
+  return {
+    url,
+    name,
+    drop: () =>
+      onAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)).then(() => {}),
+  }
+}

@@ -1,0 +1,95 @@
+// Messages a dashboard client receives, identical over plain WebSocket and Socket.IO.
+import type { InvitationStatus, Role, DomainEventType } from './domain-events.js'
+
+export interface SchoolMetrics {
+  students: number
+  teachers: number
+  admins: number
+  classes: number
+  pendingInvitations: number
+  acceptedInvitations: number
+  declinedInvitations: number
+  cancelledInvitations: number
+  expiredInvitations: number
+}
+
+export interface Activity {
+  id: string
+  seq: number
+  type: DomainEventType
+  actor: { id: number; name: string } | null
+  /** A sentence for the feed, e.g. "Olivia Owner invited ana@example.com as teacher". */
+  summary: string
+  occurredAt: string
+}
+
+export interface ServerMessages {
+  connection_established: {
+    schoolId: number
+    user: { id: number; email: string | null; name: string; role: Role }
+    transport: 'websocket' | 'socket.io'
+  }
+  metrics_update: SchoolMetrics
+  activity_new: Activity
+  invitation_status_update: {
+    invitationId: number
+    email: string
+    role: Role
+    status: InvitationStatus
+  }
+  pong: unknown
+  error: { code: ClientErrorCode; message: string }
+}
+
+export type ServerMessageType = keyof ServerMessages
+
+export type ClientErrorCode = 'invalid_json' | 'invalid_message' | 'unknown_type' | 'unsupported_frame'
+
+/**
+ * Envelope of every server message. Messages caused by a domain event carry its id and sequence;
+ * a `metrics_update` carries the sequence of the last event its counters include.
+ */
+export interface Envelope<T extends ServerMessageType = ServerMessageType> {
+  type: T
+  data: ServerMessages[T]
+  ts: string
+  eventId?: string
+  seq?: number
+}
+
+export type AnyEnvelope = { [T in ServerMessageType]: Envelope<T> }[ServerMessageType]
+
+export interface ClientMessages {
+  ping: unknown
+}
+export type ClientMessageType = keyof ClientMessages
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = ['ping']
+
+export function envelope<T extends ServerMessageType>(
+  type: T,
+  data: ServerMessages[T],
+  origin: { eventId?: string; seq?: number } = {},
+): Envelope<T> {
+  const message: Envelope<T> = { type, data, ts: new Date().toISOString() }
+  if (origin.eventId !== undefined) message.eventId = origin.eventId
+  if (origin.seq !== undefined) message.seq = origin.seq
+  return message
+}
+
+/** The Socket.IO room (and Redis channel suffix) of a school's dashboard. */
+export function dashboardRoom(schoolId: number): string {
+  return `school_dashboard_${schoolId}`
+}
+
+/** Path of the plain WebSocket endpoint; the trailing slash is optional. */
+export const DASHBOARD_WS_PATH = /^\/ws\/schools\/([^/]+)\/dashboard\/?$/
+
+/** Ids are PostgreSQL `integer` columns: 1 to 2^31-1. */
+export const MAX_ID = 2_147_483_647
+
+/** Parses an id from a path segment; null for anything but a plain decimal in range. */
+export function parseId(raw: string): number | null {
+  if (!/^[1-9][0-9]{0,9}$/.test(raw)) return null
+  const id = Number(raw)
+  return id <= MAX_ID ? id : null
+}

@@ -1,0 +1,64 @@
+// A known world to test against: school A with an owner, an admin, a teacher and a student; school B
+// with its own owner; and a user who belongs to no school.
+import type { PrismaClient } from '@school/db'
+import { hashPassword } from '@school/auth'
+import type { Role } from '@school/events'
+
+export interface FixtureUser {
+  id: number
+  email: string
+  password: string
+  name: string
+}
+
+export interface Fixture {
+  schoolA: { id: number; name: string }
+  schoolB: { id: number; name: string }
+  ownerA: FixtureUser
+  adminA: FixtureUser
+  teacherA: FixtureUser
+  studentA: FixtureUser
+  ownerB: FixtureUser
+  outsider: FixtureUser
+}
+
+export async function createFixture(prisma: PrismaClient): Promise<Fixture> {
+  // One hash for all: Argon2 is slow on purpose and tests need not pay for it six times.
+  const password = 'fixture-password'
+  const passwordHash = await hashPassword(password)
+  const user = async (key: string, name: string): Promise<FixtureUser> => {
+    const email = `${key}@fixture.test`
+    const row = await prisma.user.create({ data: { email, name, passwordHash } })
+    return { id: row.id, email, password, name }
+  }
+  const schoolA = await prisma.school.create({ data: { name: 'School A' } })
+  const schoolB = await prisma.school.create({ data: { name: 'School B' } })
+  const [ownerA, adminA, teacherA, studentA, ownerB, outsider] = await Promise.all([
+    user('owner-a', 'Olivia Owner'),
+    user('admin-a', 'Adam Admin'),
+    user('teacher-a', 'Tereza Teacher'),
+    user('student-a', 'Samuel Student'),
+    user('owner-b', 'Bruno Owner'),
+    user('outsider', 'Otto Outsider'),
+  ])
+  const memberships: Array<[FixtureUser, number, Role]> = [
+    [ownerA, schoolA.id, 'school_owner'],
+    [adminA, schoolA.id, 'school_admin'],
+    [teacherA, schoolA.id, 'teacher'],
+    [studentA, schoolA.id, 'student'],
+    [ownerB, schoolB.id, 'school_owner'],
+  ]
+  await prisma.membership.createMany({
+    data: memberships.map(([member, schoolId, role]) => ({ userId: member.id, schoolId, role })),
+  })
+  return {
+    schoolA: { id: schoolA.id, name: schoolA.name },
+    schoolB: { id: schoolB.id, name: schoolB.name },
+    ownerA,
+    adminA,
+    teacherA,
+    studentA,
+    ownerB,
+    outsider,
+  }
+}

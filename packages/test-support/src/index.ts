@@ -1,0 +1,5 @@
+// Test fixtures shared by every workspace's tests: isolated databases and Redis key spaces, and a
+// known set of schools and users to act as.
+export { createTestDatabase, type TestDatabase } from '@school/db/testing'
+export { uniqueRedisPrefix, deleteRedisKeys, TEST_REDIS_URL } from './redis.js'
+export { createFixture, type Fixture, type FixtureUser } from './fixture.js'
