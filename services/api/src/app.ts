@@ -1,0 +1,60 @@
+// Builds the API from its dependencies, without listening: server.ts runs it, tests inject into it.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Queue } from 'bullmq'
+import Fastify from 'fastify'
+import type { ApiConfig } from '@school/config'
+import type { PrismaClient } from '@school/db'
+import type { SchoolEventJob } from '@school/events'
+import { createEventPublisher } from './domain/event-publisher.js'
+import { loggerOptions, type LogDestination } from './logging.js'
+import authPlugin from './plugins/auth.js'
+import errorsPlugin from './plugins/errors.js'
+import authRoutes from './routes/auth/index.js'
+import classRoutes from './routes/classes/index.js'
+import dashboardRoutes from './routes/dashboard/index.js'
+import healthRoutes from './routes/health/index.js'
+import invitationRoutes from './routes/invitations/index.js'
+import type { RouteDeps } from './routes/route-deps.js'
+import studentRoutes from './routes/students/index.js'
+import { typeboxValidatorCompiler } from './schemas/validator-compiler.js'
+
+export interface AppDeps {
+  config: ApiConfig
+  prisma: PrismaClient
+  /** Producer of SCHOOL_EVENTS_QUEUE with prefix queuePrefix(config.REDIS_PREFIX); its owner closes it. */
+  queue: Queue<SchoolEventJob>
+  /** Log somewhere other than stdout (tests read the lines), or at another level than LOG_LEVEL. */
+  logger?: { destination?: LogDestination; level?: string }
+  /** Longest a request waits for Redis to take an event before leaving it to the outbox relay. */
+  enqueueTimeoutMs?: number
+}
+
+export const DEFAULT_ENQUEUE_TIMEOUT_MS = 2_000
+
+export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS }: AppDeps) {
+  const app = Fastify({
+    logger: loggerOptions(logger?.level ?? config.LOG_LEVEL, logger?.destination),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: config.BODY_LIMIT_BYTES,
+  })
+    .withTypeProvider<TypeBoxTypeProvider>()
+    .setValidatorCompiler(typeboxValidatorCompiler)
+
+  // BullMQ re-emits connection errors; unheard, an 'error' event would crash the process.
+  queue.on('error', (error) => app.log.warn({ err: error }, 'school-events queue connection error'))
+
+  const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs })
+  const routeDeps: RouteDeps = { config, prisma, publisher }
+
+  app.register(errorsPlugin)
+  app.register(authPlugin, { config, prisma })
+  app.register(healthRoutes)
+  app.register(authRoutes, routeDeps)
+  app.register(invitationRoutes, routeDeps)
+  app.register(studentRoutes, routeDeps)
+  app.register(classRoutes, routeDeps)
+  app.register(dashboardRoutes, routeDeps)
+  return app
+}
+
+export type App = ReturnType<typeof buildApp>

@@ -1,0 +1,29 @@
+// The dashboard's first render, read in one snapshot so that the metrics, the activity and
+// lastEventSeq describe the same moment of the school's log.
+import { readSchoolMetrics, recentActivity } from '@school/dashboard'
+import { Prisma, type PrismaClient } from '@school/db'
+import type { Activity, SchoolMetrics } from '@school/events'
+import { SchoolNotFound } from '../http-errors.js'
+
+export const RECENT_ACTIVITY_LIMIT = 20
+
+export interface DashboardView {
+  school: { id: number; name: string }
+  metrics: SchoolMetrics
+  recentActivity: Activity[]
+  lastEventSeq: number
+}
+
+export function readDashboard(prisma: PrismaClient, schoolId: number): Promise<DashboardView> {
+  return prisma.$transaction(
+    async (tx) => {
+      const school = await tx.school.findUnique({ where: { id: schoolId }, select: { id: true, name: true, lastEventSeq: true } })
+      if (!school) throw new SchoolNotFound()
+      // @school/dashboard takes a PrismaClient; the transaction client has every method these readers use.
+      const snapshot = tx as unknown as PrismaClient
+      const [metrics, activity] = [await readSchoolMetrics(snapshot, schoolId), await recentActivity(snapshot, schoolId, RECENT_ACTIVITY_LIMIT)]
+      return { school: { id: school.id, name: school.name }, metrics, recentActivity: activity, lastEventSeq: school.lastEventSeq }
+    },
+    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+  )
+}

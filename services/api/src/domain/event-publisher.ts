@@ -1,0 +1,63 @@
+// Puts committed events on the school-events queue and marks them enqueued. A failure here never undoes
+// the request: the row keeps enqueued_at NULL and the outbox relay enqueues it later (same job id, so a
+// late duplicate is a no-op).
+import type { Queue } from 'bullmq'
+import type { FastifyBaseLogger } from 'fastify'
+import type { PrismaClient } from '@school/db'
+import { SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
+import type { AppendedEvent } from './school-log.js'
+
+export interface EventPublisher {
+  publish(events: readonly AppendedEvent[], log: FastifyBaseLogger): Promise<void>
+}
+
+export interface EventPublisherDeps {
+  queue: Queue<SchoolEventJob>
+  prisma: PrismaClient
+  /** Longest a request waits for Redis; a Queue that never connected waits forever otherwise. */
+  timeoutMs: number
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+export function toJob(event: AppendedEvent): SchoolEventJob {
+  return {
+    eventId: event.id,
+    schoolId: event.schoolId,
+    seq: event.seq,
+    type: event.type,
+    occurredAt: event.occurredAt.toISOString(),
+  }
+}
+
+export function createEventPublisher({ queue, prisma, timeoutMs }: EventPublisherDeps): EventPublisher {
+  return {
+    async publish(events, log) {
+      for (const [index, event] of events.entries()) {
+        const eventLog = log.child({ eventId: event.id })
+        try {
+          await withTimeout(queue.add(event.type, toJob(event), { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id }), timeoutMs)
+        } catch (error) {
+          eventLog.warn({ err: error, seq: event.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')
+          // Redis is unreachable: the rest would only wait as long again.
+          for (const skipped of events.slice(index + 1)) {
+            log.warn({ eventId: skipped.id, seq: skipped.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')
+          }
+          return
+        }
+        try {
+          await prisma.$executeRaw`UPDATE domain_events SET enqueued_at = now() WHERE id = ${event.id}::uuid`
+        } catch (error) {
+          // The job is queued; the relay may enqueue it again, which its job id makes harmless.
+          eventLog.warn({ err: error }, 'event enqueued but enqueued_at not recorded')
+        }
+      }
+    },
+  }
+}

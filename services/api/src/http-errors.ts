@@ -1,0 +1,38 @@
+// Every error the API answers with on purpose, each with an HTTP status and a stable code fixed where it
+// is defined. @fastify/error upper-cases codes (INVITATION_NOT_FOUND); clients get them lower_snake
+// (invitation_not_found) from the error handler, which only trusts the codes registered here.
+import createError from '@fastify/error'
+
+const apiErrorCodes = new Set<string>()
+
+function apiError<Args extends unknown[] = []>(code: string, message: string, statusCode: number) {
+  const constructor = createError<Args>(code.toUpperCase(), message, statusCode)
+  apiErrorCodes.add(code.toUpperCase())
+  return constructor
+}
+
+/** The body code of one of our errors, or null for an error from anywhere else. */
+export function apiErrorCode(error: { code?: unknown }): string | null {
+  return typeof error.code === 'string' && apiErrorCodes.has(error.code) ? error.code.toLowerCase() : null
+}
+
+export const Unauthorized = apiError<[reason: string]>('unauthorized', '%s', 401)
+export const InvalidCredentials = apiError('invalid_credentials', 'Invalid email or password', 401)
+export const Forbidden = apiError('forbidden', 'You are not an owner or admin of this school', 403)
+export const SchoolNotFound = apiError('school_not_found', 'School not found', 404)
+export const InvitationNotFound = apiError('invitation_not_found', 'Invitation not found', 404)
+export const InvitationNotPending = apiError<[status: string]>(
+  'invitation_not_pending',
+  'The invitation is no longer pending: it was %s',
+  409,
+)
+export const InvitationExpired = apiError('invitation_expired', 'The invitation has expired', 410)
+export const InvitationPending = apiError(
+  'invitation_pending',
+  'A pending invitation for this email already exists in this school',
+  409,
+)
+export const AlreadyMember = apiError('already_member', 'A user with this email is already a member of this school', 409)
+export const InvalidTeacher = apiError('invalid_teacher', 'teacherId must be a teacher of this school', 400)
+export const ClassExists = apiError('class_exists', 'A class with this name already exists in this school', 409)
+export const RouteNotFound = apiError('not_found', 'Route not found', 404)

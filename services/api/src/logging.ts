@@ -1,0 +1,58 @@
+// The API's pino options: JSON lines, pretty only on a terminal, and never a token, password or
+// invitation secret in a log line.
+import type { FastifyRequest, FastifyServerOptions } from 'fastify'
+
+/** Where log lines go instead of stdout; anything with pino's `write(line)` works. */
+export interface LogDestination {
+  write(line: string): void
+}
+
+export const REDACTED = '[redacted]'
+
+const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'password',
+  'passwordHash',
+  'token',
+  'acceptUrl',
+  '*.password',
+  '*.passwordHash',
+  '*.token',
+  '*.acceptUrl',
+]
+
+/**
+ * Invitation tokens travel in the path of the accept and decline routes. Redacts the segment after
+ * /accounts/invitations/ however it is written, and any run of characters long enough to be a token.
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/(\/accounts\/+invitations\/+)[^/?#]+/gi, `$1${REDACTED}`)
+    .replace(/[A-Za-z0-9_-]{32,}/g, REDACTED)
+}
+
+function serializeRequest(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  }
+}
+
+export function loggerOptions(level: string, destination?: LogDestination): NonNullable<FastifyServerOptions['logger']> {
+  const output = destination
+    ? { stream: destination }
+    : process.stdout.isTTY
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : {}
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    serializers: { req: serializeRequest },
+    ...output,
+  }
+}

@@ -1,0 +1,119 @@
+// Who is asking, and may they administer this school. `authenticate` (onRequest) checks the bearer
+// token; `requireSchoolAdmin` (preHandler) checks the membership in the database on every request.
+// Order of answers: 401 (token), then 400 (path id), then 404/403 (school), then 400 (body, query).
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { jwtOptions, resolveSchoolAccess, type AccessTokenClaims } from '@school/auth'
+import type { ApiConfig } from '@school/config'
+import type { PrismaClient } from '@school/db'
+import { parseId, type Role } from '@school/events'
+import { Forbidden, SchoolNotFound, Unauthorized } from '../http-errors.js'
+
+/** The caller of a school-admin route, as requireSchoolAdmin found them. */
+export interface SchoolAdmin {
+  schoolId: number
+  role: Role
+  user: { id: number; email: string | null; name: string }
+}
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/** Route options of every school-admin route; spread them into the route. */
+export interface SchoolAdminRouteOptions {
+  onRequest: Hook
+  preHandler: Hook
+  /** Validation errors wait for requireSchoolAdmin, which reports them in the order above. */
+  attachValidation: true
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: Hook
+    requireSchoolAdmin: Hook
+    schoolAdminOnly: SchoolAdminRouteOptions
+  }
+  interface FastifyRequest {
+    /** The user id of the verified token; set by `authenticate`. */
+    userId: number
+    /** Set by `requireSchoolAdmin`. */
+    schoolAdmin: SchoolAdmin | null
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; email: string }
+    user: AccessTokenClaims
+  }
+}
+
+const TOKEN_ERRORS: Record<string, string> = {
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'An access token is required: send Authorization: Bearer <token>',
+  FST_JWT_BAD_REQUEST: 'Send the access token as Authorization: Bearer <token>',
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The access token has expired',
+}
+
+/** The school admin of a request that went through requireSchoolAdmin. */
+export function schoolAdminOf(request: FastifyRequest): SchoolAdmin {
+  if (!request.schoolAdmin) throw new Error(`${request.method} ${request.routeOptions.url} does not use requireSchoolAdmin`)
+  return request.schoolAdmin
+}
+
+export interface AuthPluginOptions {
+  config: ApiConfig
+  prisma: PrismaClient
+}
+
+async function authPlugin(app: FastifyInstance, { config, prisma }: AuthPluginOptions): Promise<void> {
+  const options = jwtOptions(config, config.JWT_TTL_SECONDS)
+  // jwtOptions gives expiresIn in milliseconds (fast-jwt's unit), but @fastify/jwt reads a number as
+  // seconds and multiplies it by 1000: tokens would live 1000 times too long. Pass the seconds.
+  await app.register(fastifyJwt, { ...options, sign: { ...options.sign, expiresIn: config.JWT_TTL_SECONDS } })
+  app.decorateRequest('userId', 0)
+  app.decorateRequest('schoolAdmin', null)
+
+  const authenticate: Hook = async (request) => {
+    let claims: AccessTokenClaims
+    try {
+      claims = await request.jwtVerify<AccessTokenClaims>()
+    } catch (error) {
+      throw new Unauthorized(TOKEN_ERRORS[(error as { code?: string }).code ?? ''] ?? 'The access token is invalid')
+    }
+    const userId = typeof claims.sub === 'string' ? parseId(claims.sub) : null
+    if (userId === null) throw new Unauthorized('The access token is invalid')
+    request.userId = userId
+  }
+
+  const requireSchoolAdmin: Hook = async (request) => {
+    const invalid = request.validationError
+    if (invalid && (invalid as { validationContext?: string }).validationContext === 'params') throw invalid
+    const schoolId = (request.params as { id: number }).id
+    const access = await resolveSchoolAccess(prisma, request.userId, schoolId)
+    switch (access.kind) {
+      case 'no_user':
+        throw new Unauthorized('The account of this access token no longer exists')
+      case 'no_school':
+        throw new SchoolNotFound()
+      case 'forbidden':
+        throw new Forbidden()
+      case 'admin':
+        request.schoolAdmin = { schoolId, role: access.role, user: access.user }
+    }
+    if (invalid) throw invalid
+  }
+
+  app.decorate('authenticate', authenticate)
+  app.decorate('requireSchoolAdmin', requireSchoolAdmin)
+  app.decorate('schoolAdminOnly', { onRequest: authenticate, preHandler: requireSchoolAdmin, attachValidation: true })
+
+  // attachValidation without requireSchoolAdmin would let invalid input reach a handler unchecked.
+  app.addHook('onRoute', (route) => {
+    const preHandlers = [route.preHandler ?? []].flat()
+    if (route.attachValidation && !preHandlers.includes(requireSchoolAdmin)) {
+      throw new Error(`${String(route.method)} ${route.url}: attachValidation is only for routes using requireSchoolAdmin`)
+    }
+  })
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['errors'] })

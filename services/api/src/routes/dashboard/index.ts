@@ -1,0 +1,20 @@
+// The school dashboard's first render; the realtime service keeps it current from there.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { readDashboard } from '../../domain/dashboard.js'
+import { schoolAdminOf } from '../../plugins/auth.js'
+import { errorResponses, SchoolParams } from '../../schemas/common.js'
+import { Dashboard } from '../../schemas/dashboard.js'
+import type { RouteDeps } from '../route-deps.js'
+
+const dashboardRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma }) => {
+  app.get(
+    '/api/accounts/schools/:id/dashboard',
+    {
+      ...app.schoolAdminOnly,
+      schema: { params: SchoolParams, response: { 200: Dashboard, ...errorResponses } },
+    },
+    async (request) => readDashboard(prisma, schoolAdminOf(request).schoolId),
+  )
+}
+
+export default dashboardRoutes

@@ -1,0 +1,69 @@
+// The API process: reads the environment, creates the clients, listens, and shuts down cleanly on
+// SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the queue, then the database).
+import type { AddressInfo } from 'node:net'
+import { Queue } from 'bullmq'
+import { apiConfigSchema, ConfigError, loadConfig, type ApiConfig } from '@school/config'
+import { createPrismaClient } from '@school/db'
+import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
+import { buildApp } from './app.js'
+
+// Past this, a shutdown that is still waiting (a stuck request, an unreachable Redis) gives up.
+const SHUTDOWN_TIMEOUT_MS = 10_000
+
+function readConfig(): ApiConfig {
+  try {
+    return loadConfig(apiConfigSchema, process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+const config = readConfig()
+const prisma = createPrismaClient(config.DATABASE_URL)
+// A producer fails fast: with Redis down, `add` throws at once instead of waiting for a reconnect
+// (BullMQ's "failing fast when Redis is down" pattern), and the event waits in the outbox instead.
+const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, {
+  connection: { url: config.REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  prefix: queuePrefix(config.REDIS_PREFIX),
+})
+const app = buildApp({ config, prisma, queue })
+app.addHook('onClose', async () => {
+  // Reverse order of creation.
+  await queue.close()
+  await prisma.$disconnect()
+})
+
+let stopping = false
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return
+  stopping = true
+  app.log.info({ signal }, 'api shutting down')
+  setTimeout(() => {
+    app.log.error(`api shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`)
+    process.exit(1)
+  }, SHUTDOWN_TIMEOUT_MS).unref()
+  try {
+    await app.close()
+    process.exit(0)
+  } catch (error) {
+    app.log.error({ err: error }, 'api shutdown failed')
+    process.exit(1)
+  }
+}
+process.once('SIGTERM', (signal) => void stop(signal))
+process.once('SIGINT', (signal) => void stop(signal))
+
+try {
+  await app.listen({ host: config.HOST, port: config.PORT })
+  const { port } = app.server.address() as AddressInfo
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
+  app.log.info(`api listening on http://${host}:${port}`)
+} catch (error) {
+  app.log.error({ err: error }, 'api failed to start')
+  await app.close().catch(() => {})
+  process.exit(1)
+}

@@ -1,0 +1,168 @@
+// Every school-admin route refuses in the same order: 401 (token), 400 (path id), 404/403 (school),
+// then 400 (body); and a refused request changes nothing.
+import t from 'tap'
+import { buildTestApp, claimsFor, signJwt } from '../helper.js'
+
+const { app, fixture, prisma, config, authFor } = await buildTestApp(t)
+const schoolA = fixture.schoolA.id
+
+interface SchoolRoute {
+  method: 'GET' | 'POST' | 'DELETE'
+  path: (schoolId: string | number) => string
+  /** A body the route would accept, so that only the thing under test is wrong. */
+  payload?: Record<string, unknown>
+  /** A body the route refuses. */
+  badPayload?: Record<string, unknown>
+}
+
+const ROUTES: SchoolRoute[] = [
+  {
+    method: 'POST',
+    path: (id) => `/api/accounts/schools/${id}/invitations/`,
+    payload: { email: 'new@example.com', role: 'teacher' },
+    badPayload: { email: 'not-an-email', role: 'teacher' },
+  },
+  { method: 'GET', path: (id) => `/api/accounts/schools/${id}/invitations/` },
+  { method: 'DELETE', path: (id) => `/api/accounts/schools/${id}/invitations/1/` },
+  { method: 'POST', path: (id) => `/api/accounts/schools/${id}/students/`, payload: { name: 'Sam' }, badPayload: { name: '' } },
+  { method: 'POST', path: (id) => `/api/accounts/schools/${id}/classes/`, payload: { name: '1A' }, badPayload: { name: '1A', room: 4 } },
+  { method: 'GET', path: (id) => `/api/accounts/schools/${id}/dashboard/` },
+]
+
+function request(route: SchoolRoute, schoolId: string | number, headers: Record<string, string>, payload = route.payload) {
+  return app.inject({ method: route.method, url: route.path(schoolId), headers, ...(payload ? { payload } : {}) })
+}
+
+const name = (route: SchoolRoute) => `${route.method} ${route.path(':id')}`
+
+t.test('401 unauthorized without a valid access token', async (t) => {
+  const tokens: Record<string, Record<string, string>> = {
+    'no token': {},
+    'a garbage token': { authorization: 'Bearer not-a-jwt' },
+    'a token signed with another secret': {
+      authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA), 'another-secret-that-is-long-enough-000000')}`,
+    },
+    'an expired token': {
+      authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA, { iat: 1_000, exp: 2_000 }), config.JWT_SECRET)}`,
+    },
+    'a token for another audience': {
+      authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA, { aud: 'someone-else' }), config.JWT_SECRET)}`,
+    },
+    'a token whose subject is not a user id': {
+      authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA, { sub: 'admin' }), config.JWT_SECRET)}`,
+    },
+    'a Basic authorization': { authorization: 'Basic b3duZXI6cGFzc3dvcmQ=' },
+    'a Bearer header with two tokens': { authorization: 'Bearer one two' },
+  }
+  const messages: Record<string, string> = {
+    'no token': 'An access token is required: send Authorization: Bearer <token>',
+    'an expired token': 'The access token has expired',
+    'a Basic authorization': 'An access token is required: send Authorization: Bearer <token>',
+    'a Bearer header with two tokens': 'Send the access token as Authorization: Bearer <token>',
+  }
+  for (const route of ROUTES) {
+    for (const [tokenName, headers] of Object.entries(tokens)) {
+      const response = await request(route, schoolA, headers)
+      t.equal(response.statusCode, 401, `${name(route)} with ${tokenName}`)
+      t.same(
+        response.json(),
+        { code: 'unauthorized', message: messages[tokenName] ?? 'The access token is invalid' },
+        `${name(route)} with ${tokenName}: body`,
+      )
+      t.equal(response.headers['www-authenticate'], 'Bearer')
+    }
+  }
+})
+
+t.test('the token is checked before the path id', async (t) => {
+  for (const route of ROUTES) {
+    const response = await request(route, 'abc', {})
+    t.equal(response.statusCode, 401, name(route))
+  }
+})
+
+t.test('400 validation_failed for an id that is not an integer from 1 to 2^31-1, before the database', async (t) => {
+  // A user deleted after their token was issued: any membership check would answer 401, so a 400
+  // proves the id was refused without asking the database.
+  const ghost = await prisma.user.create({ data: { email: 'ghost@fixture.test', name: 'Ghost' } })
+  await prisma.user.delete({ where: { id: ghost.id } })
+  for (const id of ['abc', '2147483648', '99999999999999999999', '0', '-1', '1.5', '0x10', '1e3', '%20' + schoolA]) {
+    for (const route of ROUTES) {
+      const response = await request(route, id, authFor({ id: ghost.id, email: 'ghost@fixture.test' }))
+      t.equal(response.statusCode, 400, `${name(route)} with id ${id}`)
+      t.same(response.json().code, 'validation_failed')
+      t.same(response.json().errors, [{ field: 'id', message: response.json().errors[0]?.message }])
+      t.equal(response.json().message, 'Invalid path')
+    }
+  }
+  const response = await request(ROUTES[0]!, '2147483648', authFor(fixture.ownerA))
+  t.same(response.json(), {
+    code: 'validation_failed',
+    message: 'Invalid path',
+    errors: [{ field: 'id', message: 'must be <= 2147483647' }],
+  })
+  const invitationId = await app.inject({
+    method: 'DELETE',
+    url: `/api/accounts/schools/${schoolA}/invitations/abc/`,
+    headers: authFor(fixture.ownerA),
+  })
+  t.equal(invitationId.statusCode, 400)
+  t.same(invitationId.json().errors, [{ field: 'invId', message: 'must be integer' }])
+})
+
+t.test('the path id is checked before the membership', async (t) => {
+  for (const route of ROUTES) {
+    const response = await request(route, 'abc', authFor(fixture.teacherA))
+    t.equal(response.statusCode, 400, `${name(route)}: a teacher gets 400, not 403, for a bad id`)
+  }
+})
+
+t.test('404 school_not_found for a school that does not exist', async (t) => {
+  for (const route of ROUTES) {
+    const response = await request(route, 2_147_483_647, authFor(fixture.ownerA))
+    t.equal(response.statusCode, 404, name(route))
+    t.same(response.json(), { code: 'school_not_found', message: 'School not found' })
+  }
+})
+
+t.test('403 forbidden for a teacher or student of the school, the owner of another school and a user of none', async (t) => {
+  const users = { 'a teacher': fixture.teacherA, 'a student': fixture.studentA, 'the owner of school B': fixture.ownerB, 'an outsider': fixture.outsider }
+  for (const route of ROUTES) {
+    for (const [who, user] of Object.entries(users)) {
+      const response = await request(route, schoolA, authFor(user))
+      t.equal(response.statusCode, 403, `${name(route)} as ${who}`)
+      t.same(response.json(), { code: 'forbidden', message: 'You are not an owner or admin of this school' })
+    }
+  }
+})
+
+t.test('the membership is checked before the body', async (t) => {
+  for (const route of ROUTES.filter((r) => r.badPayload)) {
+    const response = await request(route, schoolA, authFor(fixture.teacherA), route.badPayload)
+    t.equal(response.statusCode, 403, `${name(route)}: a teacher with a bad body gets 403`)
+    const asOwner = await request(route, schoolA, authFor(fixture.ownerA), route.badPayload)
+    t.equal(asOwner.statusCode, 400, `${name(route)}: the owner with a bad body gets 400`)
+    t.equal(asOwner.json().code, 'validation_failed')
+  }
+})
+
+t.test('401 for a valid token whose user no longer exists', async (t) => {
+  const gone = await prisma.user.create({ data: { email: 'gone@fixture.test', name: 'Gone' } })
+  await prisma.membership.create({ data: { userId: gone.id, schoolId: schoolA, role: 'school_admin' } })
+  const headers = authFor({ id: gone.id, email: 'gone@fixture.test' })
+  t.equal((await request(ROUTES[5]!, schoolA, headers)).statusCode, 200, 'an admin while the account exists')
+  await prisma.user.delete({ where: { id: gone.id } })
+  for (const route of ROUTES) {
+    const response = await request(route, schoolA, headers)
+    t.equal(response.statusCode, 401, name(route))
+    t.same(response.json(), { code: 'unauthorized', message: 'The account of this access token no longer exists' })
+  }
+})
+
+t.test('no refused request changed anything', async (t) => {
+  t.equal(await prisma.domainEvent.count(), 0)
+  t.equal(await prisma.invitation.count(), 0)
+  t.equal(await prisma.schoolClass.count(), 0)
+  const schools = await prisma.school.findMany({ select: { lastEventSeq: true } })
+  t.same(schools, [{ lastEventSeq: 0 }, { lastEventSeq: 0 }])
+})
