@@ -1,0 +1,94 @@
+// Builds the realtime service on a given http.Server: Socket.IO on the sharded Redis adapter, the
+// plain WebSocket gateway riding the same adapter, and the one broadcaster both are fed by.
+import type { Server as HttpServer } from 'node:http'
+import { Server } from 'socket.io'
+import { createShardedAdapter } from '@socket.io/redis-adapter'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { RealtimeConfig } from '@school/config'
+import type { PrismaClient } from '@school/db'
+import { adapterChannelPrefix } from '@school/events'
+import { createBroadcaster, type Broadcaster } from './broadcaster.js'
+import { AdapterBridge } from './gateways/adapter-bridge.js'
+import { createHandshake } from './gateways/handshake.js'
+import { createPlainWebSocketGateway, type PlainWebSocketGateway } from './gateways/plain-websocket-gateway.js'
+import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
+import type { DashboardServer } from './socket-io-types.js'
+import { connectionEstablished, metricsSnapshot } from './gateways/welcome-messages.js'
+
+export interface RealtimeDeps {
+  config: RealtimeConfig
+  prisma: PrismaClient
+  /** The adapter's connections; owned and closed by the caller. */
+  redis: { pub: Redis; sub: Redis }
+  logger: Logger
+  /** Heartbeat of plain WebSocket connections (default 30 s). */
+  heartbeatIntervalMs?: number
+}
+
+export interface Realtime {
+  io: DashboardServer
+  broadcaster: Broadcaster
+  bridge: AdapterBridge
+  plain: PlainWebSocketGateway
+  /**
+   * Tells every client to reconnect (plain WebSocket: close 1012; Socket.IO: the transport closes, so
+   * clients reconnect on their own) and detaches from Redis. Socket.IO's close also closes the http.Server.
+   */
+  close(): Promise<void>
+}
+
+const SOCKET_IO_PATH = '/socket.io/'
+
+export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Realtime {
+  const { config, prisma, redis, logger } = deps
+  const bridge = new AdapterBridge()
+  const io: DashboardServer = new Server(httpServer, {
+    path: SOCKET_IO_PATH,
+    transports: ['polling', 'websocket'],
+    serveClient: false,
+    // Upgrades Socket.IO does not own (the plain WebSocket endpoint) must be left to their listener.
+    destroyUpgrade: false,
+    maxHttpBufferSize: config.WS_MAX_PAYLOAD_BYTES,
+    adapter: bridge.wrap(
+      createShardedAdapter(redis.pub, redis.sub, {
+        channelPrefix: adapterChannelPrefix(config.REDIS_PREFIX),
+        // Subscribe only to the rooms this instance has members in.
+        subscriptionMode: 'dynamic',
+      }),
+    ),
+  })
+
+  const handshake = createHandshake({ config, prisma })
+  const shared = {
+    handshake,
+    logger,
+    connectionEstablished,
+    metricsSnapshot: (schoolId: number) => metricsSnapshot(prisma, schoolId),
+    // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
+    // it on the same connection is answered only after Redis has processed the subscription.
+    roomsSubscribed: async () => {
+      await redis.sub.ping()
+    },
+  }
+  attachSocketIoGateway(io, shared)
+  const plain = createPlainWebSocketGateway(httpServer, {
+    ...shared,
+    bridge,
+    namespace: io.of('/'),
+    socketIoPath: SOCKET_IO_PATH,
+    maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+    ...(deps.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: deps.heartbeatIntervalMs } : {}),
+  })
+
+  return {
+    io,
+    broadcaster: createBroadcaster(io),
+    bridge,
+    plain,
+    async close() {
+      await plain.close()
+      await io.close()
+    },
+  }
+}

@@ -1,0 +1,76 @@
+// The one access check both gateways run before a dashboard connection is accepted: a valid access
+// token, a well-formed school id, an existing school, and an owner or admin role in it, read from the
+// database at connect time.
+import type { RealtimeConfig } from '@school/config'
+import type { PrismaClient } from '@school/db'
+import { createTokenVerifier, resolveSchoolAccess } from '@school/auth'
+import { parseId, type Role } from '@school/events'
+
+export interface DashboardAccess {
+  user: { id: number; email: string | null; name: string }
+  role: Role
+  schoolId: number
+}
+
+export type RefusalCode = 'unauthorized' | 'forbidden' | 'school_not_found' | 'internal_error'
+
+export interface HandshakeRefusal {
+  status: 401 | 403 | 404 | 500
+  code: RefusalCode
+  message: string
+}
+
+export type HandshakeResult = { accepted: true; access: DashboardAccess } | { accepted: false; refusal: HandshakeRefusal }
+
+export interface HandshakeCredentials {
+  token: string | undefined
+  /** As the client sent it (path segment, query or auth field); validated here. */
+  schoolId: unknown
+}
+
+export type Handshake = (credentials: HandshakeCredentials) => Promise<HandshakeResult>
+
+const refused = (status: HandshakeRefusal['status'], code: RefusalCode, message: string): HandshakeResult => ({
+  accepted: false,
+  refusal: { status, code, message },
+})
+
+const INVALID_TOKEN = refused(401, 'unauthorized', 'A valid access token is required')
+const USER_GONE = refused(401, 'unauthorized', 'The user of this access token no longer exists')
+const NO_SCHOOL = refused(404, 'school_not_found', 'School not found')
+const FORBIDDEN = refused(403, 'forbidden', "Only the school's owners and admins can open its dashboard")
+
+/** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  const match = value ? /^Bearer[ ]+(\S+)\s*$/i.exec(value) : null
+  return match?.[1]
+}
+
+export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaClient }): Handshake {
+  const verify = createTokenVerifier(deps.config)
+  return async ({ token, schoolId: rawSchoolId }) => {
+    const verified = token ? verify(token) : null
+    if (!verified) return INVALID_TOKEN
+    const schoolId = typeof rawSchoolId === 'string' || typeof rawSchoolId === 'number' ? parseId(String(rawSchoolId)) : null
+    if (schoolId === null) return NO_SCHOOL
+    const access = await resolveSchoolAccess(deps.prisma, verified.userId, schoolId)
+    switch (access.kind) {
+      case 'no_user':
+        return USER_GONE
+      case 'no_school':
+        return NO_SCHOOL
+      case 'forbidden':
+        return FORBIDDEN
+      case 'admin':
+        return { accepted: true, access: { user: access.user, role: access.role, schoolId } }
+    }
+  }
+}
+
+/** What an unexpected failure (database down) looks like to the client; the cause goes to the log. */
+export const HANDSHAKE_FAILED: HandshakeRefusal = {
+  status: 500,
+  code: 'internal_error',
+  message: 'The connection could not be checked; try again',
+}

@@ -1,0 +1,210 @@
+// The plain WebSocket endpoint `/ws/schools/{id}/dashboard/`: authenticates on the HTTP upgrade, refuses
+// with a real HTTP response before upgrading, and joins accepted connections to the school's room
+// through the adapter bridge so they receive the same broadcasts as Socket.IO clients.
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, WebSocket, type RawData } from 'ws'
+import type { Logger } from 'pino'
+import type { Namespace } from 'socket.io'
+import {
+  CLIENT_MESSAGE_TYPES,
+  DASHBOARD_WS_PATH,
+  dashboardRoom,
+  envelope,
+  type AnyEnvelope,
+  type ClientErrorCode,
+} from '@school/events'
+import type { AdapterBridge, PlainMembership } from './adapter-bridge.js'
+import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } from './handshake.js'
+import type { Transport } from './welcome-messages.js'
+
+export interface PlainWebSocketGatewayOptions {
+  handshake: Handshake
+  bridge: AdapterBridge
+  /** The namespace whose adapter carries dashboard broadcasts (Socket.IO's main namespace). */
+  namespace: Namespace
+  /** Upgrades under this path belong to Socket.IO's engine; this gateway leaves them alone. */
+  socketIoPath: string
+  maxPayloadBytes: number
+  logger: Logger
+  connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
+  metricsSnapshot(schoolId: number): Promise<AnyEnvelope>
+  /** Resolves once this instance is subscribed to the rooms joined so far. */
+  roomsSubscribed(): Promise<void>
+  /** Ping interval of the heartbeat; a peer that has not answered the previous ping is dropped. */
+  heartbeatIntervalMs?: number
+  /** How long close() waits for clients to answer the close frame before cutting them off. */
+  closeTimeoutMs?: number
+}
+
+export interface PlainWebSocketGateway {
+  readonly wss: WebSocketServer
+  /** Refuses new upgrades, closes every client with 1012 (service restart) and waits for them. */
+  close(): Promise<void>
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000
+/** RFC 6455 close code telling clients the server is restarting and they should reconnect. */
+export const SERVICE_RESTART = 1012
+
+interface Connection {
+  membership: PlainMembership
+  /** Cleared at each heartbeat ping, set again by the pong. */
+  alive: boolean
+}
+
+/** Writes an HTTP error response on a not-yet-upgraded socket, then closes it. */
+function refuseUpgrade(socket: Duplex, status: number, body: { code: string; message: string }): void {
+  if (socket.destroyed) return
+  const json = JSON.stringify(body)
+  socket.once('finish', () => socket.destroy())
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(json)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      json,
+  )
+}
+
+function send(ws: WebSocket, message: AnyEnvelope): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message))
+}
+
+function clientError(code: ClientErrorCode, message: string): AnyEnvelope {
+  return envelope('error', { code, message })
+}
+
+/** Answers one client frame: a ping gets a pong, anything else an `error`; the connection stays open. */
+export function answerClientFrame(data: RawData, isBinary: boolean): AnyEnvelope {
+  if (isBinary) return clientError('unsupported_frame', 'Binary frames are not supported; send JSON text')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data.toString())
+  } catch {
+    return clientError('invalid_json', 'The message is not valid JSON')
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string') {
+    return clientError('invalid_message', 'A message must be a JSON object with a string "type"')
+  }
+  const message = parsed as { type: string; data?: unknown }
+  if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(message.type)) {
+    return clientError('unknown_type', `Unknown message type "${message.type.slice(0, 64)}"; supported: ${CLIENT_MESSAGE_TYPES.join(', ')}`)
+  }
+  // The only client message today is `ping`.
+  return envelope('pong', message.data ?? null)
+}
+
+export function createPlainWebSocketGateway(httpServer: HttpServer, options: PlainWebSocketGatewayOptions): PlainWebSocketGateway {
+  const { handshake, bridge, namespace, logger } = options
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes })
+  const connections = new Map<WebSocket, Connection>()
+  let closing = false
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Socket.IO's engine has its own `upgrade` listener for its path; exactly one of us acts on a request.
+    if ((req.url ?? '/').startsWith(options.socketIoPath)) return
+    void handleUpgrade(req, socket, head)
+  }
+  httpServer.on('upgrade', onUpgrade)
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // A peer that resets mid-handshake must not take the process down with an unhandled 'error'.
+    const onSocketError = (error: Error) => logger.debug({ err: error }, 'upgrade socket error')
+    socket.on('error', onSocketError)
+    if (closing) return refuseUpgrade(socket, 503, { code: 'service_unavailable', message: 'The service is restarting; reconnect shortly' })
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const match = DASHBOARD_WS_PATH.exec(url.pathname)
+    if (!match) return refuseUpgrade(socket, 404, { code: 'not_found', message: `No WebSocket endpoint at ${url.pathname}` })
+    const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined
+    let result
+    try {
+      result = await handshake({ token, schoolId: match[1] })
+    } catch (error) {
+      logger.error({ err: error }, 'websocket handshake failed')
+      const { code, message } = HANDSHAKE_FAILED
+      return refuseUpgrade(socket, HANDSHAKE_FAILED.status, { code, message })
+    }
+    if (!result.accepted) {
+      const { status, code, message } = result.refusal
+      logger.info({ transport: 'websocket', status, code, path: url.pathname }, 'dashboard connection refused')
+      return refuseUpgrade(socket, status, { code, message })
+    }
+    if (closing) return refuseUpgrade(socket, 503, { code: 'service_unavailable', message: 'The service is restarting; reconnect shortly' })
+    const { access } = result
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onSocketError)
+      void onConnection(ws, access)
+    })
+  }
+
+  async function onConnection(ws: WebSocket, access: DashboardAccess): Promise<void> {
+    const id = `ws:${randomUUID()}`
+    const log = logger.child({ transport: 'websocket', connectionId: id, schoolId: access.schoolId, userId: access.user.id })
+    const membership = bridge.join(namespace.adapter, id, dashboardRoom(access.schoolId), {
+      deliver: (frame) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame)
+      },
+    })
+    const connection: Connection = { membership, alive: true }
+    connections.set(ws, connection)
+    log.info('dashboard connection opened')
+
+    ws.on('pong', () => {
+      connection.alive = true
+    })
+    ws.on('message', (data, isBinary) => send(ws, answerClientFrame(data, isBinary)))
+    ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
+    ws.on('close', (code) => {
+      membership.leave()
+      connections.delete(ws)
+      log.info({ code }, 'dashboard connection closed')
+    })
+
+    send(ws, options.connectionEstablished(access, 'websocket'))
+    try {
+      // Only once this instance is subscribed to the room is the snapshot sent: anything committed after
+      // it is then certain to arrive as a broadcast.
+      await options.roomsSubscribed()
+      send(ws, await options.metricsSnapshot(access.schoolId))
+    } catch (error) {
+      log.error({ err: error }, 'could not send the metrics snapshot')
+      ws.close(1011, 'internal error')
+    }
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const [ws, connection] of connections) {
+      if (!connection.alive) {
+        ws.terminate()
+        continue
+      }
+      connection.alive = false
+      ws.ping()
+    }
+  }, options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS)
+  heartbeat.unref()
+
+  return {
+    wss,
+    async close() {
+      closing = true
+      clearInterval(heartbeat)
+      // The upgrade listener stays: with `closing` set it answers 503 instead of leaving sockets hanging.
+      const closed = [...connections.keys()].map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve()
+            ws.once('close', () => resolve())
+            const force = setTimeout(() => ws.terminate(), options.closeTimeoutMs ?? 5_000)
+            force.unref()
+            ws.once('close', () => clearTimeout(force))
+            ws.close(SERVICE_RESTART, 'service restart')
+          }),
+      )
+      await Promise.all(closed)
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
+}

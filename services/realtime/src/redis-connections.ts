@@ -1,0 +1,44 @@
+// The three Redis connections one realtime instance needs: the Socket.IO adapter's publisher and
+// (sharded) subscriber, and BullMQ's worker connection, which blocks and so must be its own.
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+
+export interface RealtimeRedis {
+  /** Adapter publisher: fails fast, a broadcast that cannot be published is logged, not queued forever. */
+  pub: Redis
+  /** Adapter subscriber: sharded pub/sub (SSUBSCRIBE) per room this instance has members in. */
+  sub: Redis
+  /** BullMQ worker: blocking commands, so `maxRetriesPerRequest: null` as BullMQ requires. */
+  worker: Redis
+  /** Closes the three, politely first (QUIT), then by force. */
+  close(): Promise<void>
+}
+
+export function createRealtimeRedis(url: string, logger: Logger, label = 'realtime'): RealtimeRedis {
+  const connect = (role: string, options: { maxRetriesPerRequest: number | null }) => {
+    const client = new Redis(url, { connectionName: `${label}:${role}`, ...options })
+    // Without a listener ioredis prints "Unhandled error event"; it reconnects on its own.
+    client.on('error', (error: Error) => logger.warn({ err: error, redis: role }, 'redis connection error'))
+    return client
+  }
+  const pub = connect('adapter-pub', { maxRetriesPerRequest: 2 })
+  const sub = connect('adapter-sub', { maxRetriesPerRequest: 2 })
+  const worker = connect('worker', { maxRetriesPerRequest: null })
+  return {
+    pub,
+    sub,
+    worker,
+    async close() {
+      await Promise.all(
+        [worker, sub, pub].map(async (client) => {
+          if (client.status === 'end') return
+          try {
+            await client.quit()
+          } catch {
+            client.disconnect()
+          }
+        }),
+      )
+    },
+  }
+}

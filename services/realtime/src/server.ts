@@ -1,0 +1,86 @@
+// The realtime process: reads the environment, creates the clients, serves HTTP/WebSocket, runs the
+// school-events worker and shuts all of it down in order on SIGTERM/SIGINT.
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import { ConfigError, loadConfig, realtimeConfigSchema, type RealtimeConfig } from '@school/config'
+import { createPrismaClient } from '@school/db'
+import { createRealtime } from './app.js'
+import { handleHttpRequest } from './http-handler.js'
+import { createLogger } from './logger.js'
+import { createRealtimeRedis } from './redis-connections.js'
+import { startSchoolEventsWorker } from './worker/school-events-worker.js'
+
+/** After this long a shutdown stops waiting and exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 10_000
+
+function readConfig(): RealtimeConfig {
+  try {
+    return loadConfig(realtimeConfigSchema)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig()
+  const logger = createLogger(config)
+  const prisma = createPrismaClient(config.DATABASE_URL)
+  const redis = createRealtimeRedis(config.REDIS_URL, logger)
+  const httpServer = createServer(handleHttpRequest)
+  const realtime = createRealtime(httpServer, { config, prisma, redis, logger })
+  const worker = startSchoolEventsWorker({
+    config,
+    prisma,
+    broadcaster: realtime.broadcaster,
+    connection: redis.worker,
+    logger,
+  })
+
+  httpServer.listen(config.PORT, config.HOST)
+  await once(httpServer, 'listening')
+  const address = httpServer.address()
+  const port = typeof address === 'object' && address ? address.port : config.PORT
+  logger.info(`realtime listening on http://${config.HOST}:${port}`)
+
+  let stopping = false
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    const deadline = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting anyway')
+      process.exit(1)
+    }, SHUTDOWN_DEADLINE_MS)
+    deadline.unref()
+    try {
+      // 1. Stop accepting connections; resolves once the last one has gone (after step 3).
+      const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      // 2. Finish the job in hand (its messages still reach the connected clients), take no more.
+      await worker.close()
+      // 3. Tell clients to reconnect elsewhere: plain WebSocket 1012, Socket.IO transport close.
+      await realtime.close()
+      httpServer.closeAllConnections()
+      await serverClosed
+      // 4. Then Redis, then the database.
+      await redis.close()
+      await prisma.$disconnect()
+      logger.info('shut down cleanly')
+      logger.flush()
+      process.exit(0)
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed')
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', (signal) => void shutdown(signal))
+  process.on('SIGINT', (signal) => void shutdown(signal))
+}
+
+main().catch((error: unknown) => {
+  console.error('realtime failed to start:', error)
+  process.exit(1)
+})

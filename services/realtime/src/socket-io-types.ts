@@ -1,0 +1,14 @@
+// The typed Socket.IO server of the dashboard: event names are the message types of @school/events.
+import type { Server, Socket } from 'socket.io'
+import type { Envelope, ServerMessageType } from '@school/events'
+import type { DashboardAccess } from './gateways/handshake.js'
+
+export type ServerToClientEvents = { [T in ServerMessageType]: (message: Envelope<T>) => void }
+export interface ClientToServerEvents {
+  ping: (data: unknown) => void
+}
+export interface SocketData {
+  access: DashboardAccess
+}
+export type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+export type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>

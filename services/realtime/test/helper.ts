@@ -1,0 +1,220 @@
+// Builds what a realtime test needs against real PostgreSQL and Redis: a migrated throwaway database
+// with the shared fixture, a unique Redis prefix, realtime instances on port 0, access tokens, and a
+// producer that appends events and enqueues them exactly as the API does. Everything is torn down in
+// reverse order of creation when the test ends.
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+import { Queue, type Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import { createSigner } from 'fast-jwt'
+import { loadConfig, realtimeConfigSchema, type RealtimeConfig } from '@school/config'
+import { createPrismaClient, type PrismaClient, type Prisma } from '@school/db'
+import { jwtOptions } from '@school/auth'
+import {
+  queuePrefix,
+  SCHOOL_EVENTS_QUEUE,
+  SCHOOL_EVENT_JOB_OPTIONS,
+  type DomainEventPayloads,
+  type DomainEventType,
+  type Role,
+  type SchoolEventJob,
+} from '@school/events'
+import {
+  createFixture,
+  createTestDatabase,
+  deleteRedisKeys,
+  TEST_REDIS_URL,
+  uniqueRedisPrefix,
+  type Fixture,
+  type FixtureUser,
+} from '@school/test-support'
+import { createRealtime, type Realtime } from '../src/app.js'
+import { handleHttpRequest } from '../src/http-handler.js'
+import { createLogger } from '../src/logger.js'
+import { createRealtimeRedis, type RealtimeRedis } from '../src/redis-connections.js'
+import { startSchoolEventsWorker, type ProcessedEvent } from '../src/worker/school-events-worker.js'
+
+export interface Instance {
+  /** http://127.0.0.1:{port} */
+  url: string
+  httpServer: HttpServer
+  realtime: Realtime
+  redis: RealtimeRedis
+  worker: Worker<SchoolEventJob, ProcessedEvent> | null
+  /** Closes this instance now (idempotent); otherwise teardown does. */
+  stop(): Promise<void>
+}
+
+export interface ProducedEvent {
+  eventId: string
+  seq: number
+}
+
+export interface World {
+  config: RealtimeConfig
+  prisma: PrismaClient
+  fixture: Fixture
+  prefix: string
+  queue: Queue<SchoolEventJob>
+  /** Registers a cleanup step; steps run last-registered first. */
+  defer(step: () => unknown): void
+  startInstance(options?: { worker?: boolean; heartbeatIntervalMs?: number }): Promise<Instance>
+  token(user: Pick<FixtureUser, 'id' | 'email'>, options?: { secret?: string; issuedSecondsAgo?: number; ttlSeconds?: number }): string
+  /**
+   * Appends an event to the school's log, then enqueues it. `payload` may be a function that makes the
+   * state change in the same transaction and returns the payload.
+   */
+  produceEvent<T extends DomainEventType>(
+    schoolId: number,
+    type: T,
+    payload: DomainEventPayloads[T] | ((tx: Prisma.TransactionClient) => Promise<DomainEventPayloads[T]>),
+    options?: { actorId?: number | null },
+  ): Promise<ProducedEvent>
+  /** An invitation.created event with the invitation row inserted, as the API's POST would do. */
+  inviteSomeone(schoolId: number, email: string, role?: Role): Promise<ProducedEvent>
+}
+
+export async function createWorld(t: Test, label = 'rt'): Promise<World> {
+  const steps: Array<() => unknown> = []
+  const defer = (step: () => unknown) => void steps.push(step)
+  t.teardown(async () => {
+    while (steps.length > 0) {
+      const step = steps.pop()!
+      try {
+        await step()
+      } catch (error) {
+        t.comment(`teardown step failed: ${String(error)}`)
+      }
+    }
+  })
+
+  const db = await createTestDatabase(label)
+  defer(() => db.drop())
+  const prisma = createPrismaClient(db.url, { maxConnections: 4 })
+  defer(() => prisma.$disconnect())
+  const fixture = await createFixture(prisma)
+  const prefix = uniqueRedisPrefix(label)
+  defer(() => deleteRedisKeys(prefix))
+
+  const config = loadConfig(realtimeConfigSchema, {
+    NODE_ENV: 'test',
+    // TEST_LOG_LEVEL=debug shows the service's logs while debugging a test.
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    PORT: '0',
+  })
+  const logger = createLogger(config, { pretty: false })
+
+  const queueConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 })
+  defer(() => queueConnection.quit())
+  const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, { connection: queueConnection, prefix: queuePrefix(prefix) })
+  defer(() => queue.close())
+
+  const { secret, sign } = jwtOptions(config)
+
+  const world: World = {
+    config,
+    prisma,
+    fixture,
+    prefix,
+    queue,
+    defer,
+
+    async startInstance(options = {}) {
+      const httpServer = createServer(handleHttpRequest)
+      const redis = createRealtimeRedis(config.REDIS_URL, logger, `test-${prefix}`)
+      const realtime = createRealtime(httpServer, {
+        config,
+        prisma,
+        redis,
+        logger,
+        ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+      })
+      const worker =
+        options.worker === false
+          ? null
+          : startSchoolEventsWorker({ config, prisma, broadcaster: realtime.broadcaster, connection: redis.worker, logger })
+      httpServer.listen(0, '127.0.0.1')
+      await once(httpServer, 'listening')
+      if (worker) await worker.waitUntilReady()
+      const { port } = httpServer.address() as AddressInfo
+      let stopped: Promise<void> | undefined
+      const stop = () =>
+        (stopped ??= (async () => {
+          await worker?.close()
+          await realtime.close()
+          httpServer.closeAllConnections()
+          await redis.close()
+        })())
+      defer(stop)
+      return { url: `http://127.0.0.1:${port}`, httpServer, realtime, redis, worker, stop }
+    },
+
+    token(user, options = {}) {
+      const signer = createSigner({
+        key: options.secret ?? secret,
+        algorithm: sign.algorithm,
+        iss: sign.iss,
+        aud: sign.aud,
+        expiresIn: (options.ttlSeconds ?? 3600) * 1000,
+        ...(options.issuedSecondsAgo !== undefined ? { clockTimestamp: Date.now() - options.issuedSecondsAgo * 1000 } : {}),
+      })
+      return signer({ sub: String(user.id), email: user.email })
+    },
+
+    async produceEvent(schoolId, type, payload, options = {}) {
+      const eventId = randomUUID()
+      const { seq, occurredAt } = await prisma.$transaction(async (tx) => {
+        // The row lock on the school orders its log, as in the API.
+        const school = await tx.school.update({
+          where: { id: schoolId },
+          data: { lastEventSeq: { increment: 1 } },
+          select: { lastEventSeq: true },
+        })
+        const data = typeof payload === 'function' ? await payload(tx) : payload
+        const row = await tx.domainEvent.create({
+          data: {
+            id: eventId,
+            schoolId,
+            seq: school.lastEventSeq,
+            type,
+            actorId: options.actorId === undefined ? null : options.actorId,
+            payload: data as unknown as Prisma.InputJsonValue,
+          },
+        })
+        return { seq: row.seq, occurredAt: row.occurredAt }
+      })
+      const job: SchoolEventJob = { eventId, schoolId, seq, type, occurredAt: occurredAt.toISOString() }
+      await queue.add(type, job, { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: eventId })
+      return { eventId, seq }
+    },
+
+    inviteSomeone(schoolId, email, role = 'teacher') {
+      const inviter = schoolId === fixture.schoolA.id ? fixture.ownerA : fixture.ownerB
+      return world.produceEvent(
+        schoolId,
+        'invitation.created',
+        async (tx) => {
+          const invitation = await tx.invitation.create({
+            data: {
+              schoolId,
+              email,
+              role,
+              tokenHash: randomUUID(),
+              expiresAt: new Date(Date.now() + 7 * 24 * 3600 * 1000),
+              invitedById: inviter.id,
+            },
+          })
+          return { invitationId: invitation.id, email, role, status: 'pending' }
+        },
+        { actorId: inviter.id },
+      )
+    },
+  }
+  return world
+}

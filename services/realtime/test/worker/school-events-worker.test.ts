@@ -1,0 +1,107 @@
+import t from 'tap'
+import { once } from 'node:events'
+import { randomUUID } from 'node:crypto'
+import { SCHOOL_EVENT_JOB_OPTIONS, type AnyEnvelope, type SchoolEventJob } from '@school/events'
+import { PlainClient, SocketIoClient, type DashboardClient } from '../clients.js'
+import { createWorld } from '../helper.js'
+
+const world = await createWorld(t, 'rt_worker')
+const { fixture } = world
+const instance = await world.startInstance()
+const track = async <C extends DashboardClient>(opening: Promise<C>): Promise<C> => {
+  const client = await opening
+  world.defer(() => client.close())
+  await client.inbox.next('connection_established')
+  await client.inbox.next('the metrics snapshot')
+  return client
+}
+
+t.test('an invitation event reaches both transports as status, activity and metrics, in that order', async (t) => {
+  const clients: DashboardClient[] = [
+    await track(PlainClient.connect(instance.url, fixture.schoolA.id, world.token(fixture.ownerA))),
+    await track(SocketIoClient.connect(instance.url, fixture.schoolA.id, world.token(fixture.adminA))),
+  ]
+  const { eventId, seq } = await world.inviteSomeone(fixture.schoolA.id, 'ana@example.com', 'teacher')
+  t.equal(seq, 1)
+  const invitation = await world.prisma.invitation.findFirstOrThrow({ where: { email: 'ana@example.com' } })
+  const event = await world.prisma.domainEvent.findUniqueOrThrow({ where: { id: eventId } })
+
+  const received: AnyEnvelope[][] = []
+  for (const client of clients) {
+    received.push([await client.inbox.next(`${client.kind} 1`), await client.inbox.next(`${client.kind} 2`), await client.inbox.next(`${client.kind} 3`)])
+  }
+  for (const [i, [status, activity, metrics]] of received.entries()) {
+    const kind = clients[i]!.kind
+    t.same(status, {
+      type: 'invitation_status_update',
+      data: { invitationId: invitation.id, email: 'ana@example.com', role: 'teacher', status: 'pending' },
+      ts: status!.ts,
+      eventId,
+      seq: 1,
+    }, `${kind}: invitation_status_update`)
+    t.same(activity, {
+      type: 'activity_new',
+      data: {
+        id: eventId,
+        seq: 1,
+        type: 'invitation.created',
+        actor: { id: fixture.ownerA.id, name: fixture.ownerA.name },
+        summary: 'Olivia Owner invited ana@example.com as teacher',
+        occurredAt: event.occurredAt.toISOString(),
+      },
+      ts: activity!.ts,
+      eventId,
+      seq: 1,
+    }, `${kind}: activity_new`)
+    t.same(metrics, {
+      type: 'metrics_update',
+      data: {
+        students: 1,
+        teachers: 1,
+        admins: 2,
+        classes: 0,
+        pendingInvitations: 1,
+        acceptedInvitations: 0,
+        declinedInvitations: 0,
+        cancelledInvitations: 0,
+        expiredInvitations: 0,
+      },
+      ts: metrics!.ts,
+      eventId,
+      seq: 1,
+    }, `${kind}: metrics_update`)
+    for (const message of [status!, activity!, metrics!]) t.ok(Date.parse(message.ts) >= event.occurredAt.getTime(), `${kind}: ts after the event`)
+  }
+  t.same(received[0], received[1], 'both transports got identical envelopes')
+})
+
+t.test('an event that is not an invitation causes activity and metrics only', async (t) => {
+  const client = await track(PlainClient.connect(instance.url, fixture.schoolA.id, world.token(fixture.ownerA)))
+  const { eventId, seq } = await world.produceEvent(
+    fixture.schoolA.id,
+    'class.created',
+    async (tx) => {
+      const created = await tx.schoolClass.create({ data: { schoolId: fixture.schoolA.id, name: '7A', teacherId: fixture.teacherA.id } })
+      return { classId: created.id, name: '7A', teacherId: fixture.teacherA.id, teacherName: fixture.teacherA.name }
+    },
+    { actorId: fixture.adminA.id },
+  )
+  const activity = await client.inbox.next()
+  t.match(activity, { type: 'activity_new', eventId, seq, data: { summary: 'Adam Admin created class 7A taught by Tereza Teacher' } })
+  const metrics = await client.inbox.next()
+  t.match(metrics, { type: 'metrics_update', eventId, seq, data: { classes: 1 } })
+})
+
+t.test('a job whose event is not in the log fails, so BullMQ retries it', async (t) => {
+  const worker = instance.worker!
+  const eventId = randomUUID()
+  const job: SchoolEventJob = { eventId, schoolId: fixture.schoolA.id, seq: 99, type: 'invitation.created', occurredAt: new Date().toISOString() }
+  const failed = once(worker, 'failed')
+  await world.queue.add(job.type, job, { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: eventId, attempts: 2, backoff: { type: 'fixed', delay: 10 } })
+  const [first, firstError] = (await failed) as [{ id: string; attemptsMade: number }, Error]
+  t.equal(first.id, eventId)
+  t.equal(firstError.message, `event ${eventId} is not in the event log`)
+  const [again] = (await once(worker, 'failed')) as [{ attemptsMade: number }]
+  t.equal(again.attemptsMade, 2, 'retried once more, then left in the failed set')
+  t.equal(await world.queue.getJobState(eventId), 'failed')
+})
