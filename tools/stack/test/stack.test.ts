@@ -1,0 +1,62 @@
+import t from 'tap'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createPrismaClient } from '@school/db'
+import { createTestDatabase } from '@school/db/testing'
+import { verifyPassword } from '@school/auth'
+import { createOneOriginProxy, DEMO_ACCOUNTS, seedDemoData } from '../src/index.js'
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+t.test('the demo data loads once and a second run changes nothing', async (t) => {
+  const db = await createTestDatabase('seed')
+  t.teardown(db.drop)
+  const prisma = createPrismaClient(db.url, { maxConnections: 2 })
+  t.teardown(() => prisma.$disconnect())
+  t.same(await seedDemoData(prisma), { createdUsers: 3, createdSchools: 2, createdMemberships: 3 })
+  t.same(await seedDemoData(prisma), { createdUsers: 0, createdSchools: 0, createdMemberships: 0 })
+  const school = await prisma.school.findUniqueOrThrow({ where: { id: 1 }, include: { memberships: { include: { user: true } } } })
+  t.equal(school.name, 'Escola Demo')
+  t.same(school.memberships.map((m) => [m.user.email, m.role]).sort(), [
+    ['owner@example.com', 'school_owner'],
+    ['teacher@example.com', 'teacher'],
+  ])
+  for (const account of DEMO_ACCOUNTS) {
+    const user = await prisma.user.findUniqueOrThrow({ where: { email: account.email } })
+    t.ok(await verifyPassword(user.passwordHash!, account.password), `${account.email} signs in with the documented password`)
+  }
+  const next = await prisma.school.create({ data: { name: 'Third' } })
+  t.equal(next.id, 3, 'new schools get ids after the demo ones')
+})
+
+t.test('the one-origin proxy routes by path and says when nothing is there', async (t) => {
+  const api = createServer((req, res) => res.end(`api ${req.url}`))
+  const realtime = createServer((req, res) => res.end(`realtime ${req.url}`))
+  const upstreams = { api: await listen(api), realtime: await listen(realtime) }
+  const proxy = createOneOriginProxy(upstreams)
+  const origin = await listen(proxy)
+  t.teardown(() => {
+    for (const server of [api, realtime, proxy]) {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+  t.equal(await (await fetch(`${origin}/api/auth/login`)).text(), 'api /api/auth/login')
+  t.equal(await (await fetch(`${origin}/socket.io/?EIO=4`)).text(), 'realtime /socket.io/?EIO=4')
+  t.equal(await (await fetch(`${origin}/ws/schools/1/dashboard/`)).text(), 'realtime /ws/schools/1/dashboard/')
+  const missing = await fetch(`${origin}/elsewhere`)
+  t.equal(missing.status, 404)
+  t.equal(((await missing.json()) as { code: string }).code, 'not_found')
+
+  api.closeAllConnections()
+  api.close()
+  await once(api, 'close')
+  const down = await fetch(`${origin}/api/auth/login`)
+  t.equal(down.status, 502)
+  t.equal(((await down.json()) as { code: string }).code, 'bad_gateway')
+})
