@@ -1,0 +1,56 @@
+// The README's Python session, run for real: a client in another language gets the same protocol.
+import t from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { startSystem } from './support/system.js'
+
+const python = '/usr/bin/python3'
+const hasWebsockets = spawnSync(python, ['-c', 'import websockets'], { stdio: 'ignore' }).status === 0
+
+t.test('the Python websockets client from the README receives the live dashboard', { skip: hasWebsockets ? false : 'python3-websockets is not installed (apt-get install python3-websockets)' }, async (t) => {
+  const system = await startSystem(t, 'e2e_python')
+  const { fixture } = system
+  const script = fileURLToPath(new URL('../../../examples/python/dashboard_client.py', import.meta.url))
+  const child = spawn(python, [
+    script,
+    '--origin', system.origin,
+    '--school', String(fixture.schoolA.id),
+    '--email', fixture.ownerA.email,
+    '--password', fixture.ownerA.password,
+    '--max-messages', '6',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill()
+  })
+  const lines: string[] = []
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  const exited = once(child, 'exit')
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line)
+      if (line.startsWith('pong ')) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`python client exited with ${code}: ${stderr}`)))
+  })
+  const token = await system.login(fixture.ownerA)
+  const { status } = await system.request('POST', `/api/accounts/schools/${fixture.schoolA.id}/invitations/`, {
+    token,
+    body: { email: 'py@example.com', role: 'student' },
+  })
+  t.equal(status, 201)
+  const [code] = await exited
+  t.equal(code, 0, stderr)
+  t.same(lines.map((line) => line.split(' ')[0]), [
+    'connection_established',
+    'metrics_update',
+    'pong',
+    'invitation_status_update',
+    'activity_new',
+    'metrics_update',
+  ])
+  t.equal(lines[2], 'pong "hello from python"')
+  t.match(JSON.parse(lines[3]!.slice('invitation_status_update '.length)), { email: 'py@example.com', role: 'student', status: 'pending' })
+})

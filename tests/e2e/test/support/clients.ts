@@ -1,0 +1,125 @@
+// Real dashboard clients: a plain WebSocket (ws) and a Socket.IO client, both feeding an Inbox.
+import type { IncomingMessage } from 'node:http'
+import WebSocket from 'ws'
+import { io, type Socket } from 'socket.io-client'
+import type { AnyEnvelope, ServerMessageType } from '@school/events'
+import { Inbox } from './inbox.js'
+
+export interface DashboardClient {
+  readonly kind: string
+  readonly inbox: Inbox
+  ping(data: unknown): void
+  close(): Promise<void>
+}
+
+export interface HandshakeRefusal {
+  status: number
+  body: { code: string; message: string }
+}
+
+const SERVER_MESSAGE_TYPES: ServerMessageType[] = [
+  'connection_established',
+  'metrics_update',
+  'activity_new',
+  'invitation_status_update',
+  'pong',
+  'error',
+]
+
+export class PlainClient implements DashboardClient {
+  readonly kind = 'websocket'
+  readonly inbox = new Inbox()
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) this.inbox.push(JSON.parse(data.toString()) as AnyEnvelope)
+    })
+  }
+
+  /** Opens `ws://.../ws/schools/{id}/dashboard/`; rejects with the HTTP refusal if the handshake is refused. */
+  static connect(
+    origin: string,
+    schoolId: number | string,
+    token?: string,
+    via: 'header' | 'query' = 'header',
+  ): Promise<PlainClient> {
+    const base = `${origin.replace(/^http/, 'ws')}/ws/schools/${schoolId}/dashboard/`
+    const url = token && via === 'query' ? `${base}?token=${encodeURIComponent(token)}` : base
+    const headers = token && via === 'header' ? { Authorization: `Bearer ${token}` } : {}
+    const socket = new WebSocket(url, { headers })
+    const client = new PlainClient(socket)
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => resolve(client))
+      socket.once('unexpected-response', (_request, response: IncomingMessage) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (body += chunk))
+        response.on('end', () => {
+          socket.terminate()
+          const refusal: HandshakeRefusal = { status: response.statusCode ?? 0, body: JSON.parse(body || '{}') }
+          reject(Object.assign(new Error(`refused with ${response.statusCode}`), { refusal }))
+        })
+      })
+      socket.once('error', reject)
+    })
+  }
+
+  ping(data: unknown): void {
+    this.socket.send(JSON.stringify({ type: 'ping', data }))
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.socket.send(data)
+  }
+
+  close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve())
+      this.socket.close()
+    })
+  }
+}
+
+export class SocketIoClient implements DashboardClient {
+  readonly inbox = new Inbox()
+  readonly kind: string
+  private constructor(
+    readonly socket: Socket,
+    transport: string,
+  ) {
+    this.kind = `socket.io/${transport}`
+    for (const type of SERVER_MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => this.inbox.push(message))
+  }
+
+  /** Connects with `auth: { token, schoolId }`; rejects with the connect_error if refused. */
+  static connect(
+    origin: string,
+    schoolId: number | string,
+    token: string | undefined,
+    transport: 'websocket' | 'polling' = 'websocket',
+  ): Promise<SocketIoClient> {
+    const socket = io(origin, {
+      transports: [transport],
+      auth: token === undefined ? { schoolId } : { token, schoolId },
+      reconnection: false,
+      forceNew: true,
+    })
+    const client = new SocketIoClient(socket, transport)
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(client))
+      socket.once('connect_error', (error: Error & { data?: unknown }) => {
+        socket.close()
+        reject(error)
+      })
+    })
+  }
+
+  ping(data: unknown): void {
+    this.socket.emit('ping', data)
+  }
+
+  close(): Promise<void> {
+    this.socket.close()
+    return Promise.resolve()
+  }
+}

@@ -1,0 +1,171 @@
+// Starts the real system for a test: a fresh database with the fixture, a private Redis key space, the
+// API and the realtime service as separate Node processes, and the one-origin proxy in front of them.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { jwtOptions } from '@school/auth'
+import { DEV_JWT_SECRET } from '@school/config'
+import { createPrismaClient, type PrismaClient } from '@school/db'
+import { createOneOriginProxy } from '@school/stack'
+import {
+  createFixture,
+  createTestDatabase,
+  deleteRedisKeys,
+  TEST_REDIS_URL,
+  uniqueRedisPrefix,
+  type Fixture,
+  type FixtureUser,
+} from '@school/test-support'
+import { createSigner } from 'fast-jwt'
+
+type Teardown = (fn: () => unknown) => void
+
+/** Runs cleanups in reverse order of registration, each even if an earlier one failed. */
+function cleanupStack(teardown: Teardown): (fn: () => unknown) => void {
+  const cleanups: Array<() => unknown> = []
+  teardown(async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup()
+      } catch (error) {
+        console.error('cleanup failed:', error)
+      }
+    }
+  })
+  return (fn) => cleanups.push(fn)
+}
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
+
+export interface ServiceProcess {
+  readonly name: string
+  readonly url: string
+  readonly child: ChildProcess
+  readonly logs: string[]
+  /** Sends SIGTERM and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts `services/{name}/dist/server.js` on a free port and resolves once it logs where it listens. */
+export async function startService(name: 'api' | 'realtime', env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [`${ROOT}services/${name}/dist/server.js`], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: string[] = []
+  const lines = createInterface({ input: child.stdout! })
+  createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line))
+  const url = await new Promise<string>((resolve, reject) => {
+    lines.on('line', (line) => {
+      logs.push(line)
+      const match = /listening (?:on|at) (http:\/\/[^\s"]+)/.exec(line)
+      if (match?.[1]) resolve(match[1].replace(/\/$/, ''))
+    })
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening:\n${logs.join('\n')}`)))
+  })
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  return {
+    name,
+    url,
+    child,
+    logs,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill(signal)
+      const [code] = await exited
+      return code
+    },
+  }
+}
+
+export interface RunningSystem {
+  /** The one public origin, e.g. http://127.0.0.1:41234 */
+  origin: string
+  api: ServiceProcess
+  realtime: ServiceProcess
+  prisma: PrismaClient
+  fixture: Fixture
+  redisPrefix: string
+  /** POST/GET/DELETE JSON through the public origin. */
+  request(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>
+  login(user: FixtureUser): Promise<string>
+  /** A token signed with the system's key but for any claims, e.g. an expired one. */
+  signToken(claims: Record<string, unknown>, options?: { expiresIn?: number; key?: string }): string
+}
+
+export async function startSystem(t: { teardown: Teardown }, label: string): Promise<RunningSystem> {
+  const teardown = cleanupStack(t.teardown.bind(t))
+  const database = await createTestDatabase(label)
+  teardown(() => database.drop())
+  const prisma = createPrismaClient(database.url, { maxConnections: 2 })
+  teardown(() => prisma.$disconnect())
+  const fixture = await createFixture(prisma)
+  const redisPrefix = uniqueRedisPrefix(label)
+  teardown(() => deleteRedisKeys(redisPrefix))
+
+  // The proxy listens first so that the API can be told the public origin for its links.
+  const upstreams = { api: '', realtime: '' }
+  const proxy = createOneOriginProxy(upstreams)
+  proxy.listen(0, '127.0.0.1')
+  await once(proxy, 'listening')
+  const origin = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+  teardown(() => {
+    proxy.closeAllConnections()
+    proxy.close()
+  })
+
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: redisPrefix,
+    JWT_SECRET: DEV_JWT_SECRET,
+    PUBLIC_URL: origin,
+  }
+  const [api, realtime] = await Promise.all([startService('api', env), startService('realtime', env)])
+  teardown(() => Promise.all([api.stop(), realtime.stop()]))
+  upstreams.api = api.url
+  upstreams.realtime = realtime.url
+
+  const request: RunningSystem['request'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = {}
+    if (options.token) headers.authorization = `Bearer ${options.token}`
+    if (options.body !== undefined) headers['content-type'] = 'application/json'
+    const response = await fetch(`${origin}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    })
+    const text = await response.text()
+    return { status: response.status, body: text ? JSON.parse(text) : null }
+  }
+
+  const settings = { JWT_SECRET: DEV_JWT_SECRET, JWT_ISSUER: 'school-dashboard', JWT_AUDIENCE: 'school-dashboard' }
+  return {
+    origin,
+    api,
+    realtime,
+    prisma,
+    fixture,
+    redisPrefix,
+    request,
+    async login(user) {
+      const { status, body } = await request('POST', '/api/auth/login', { body: { email: user.email, password: user.password } })
+      if (status !== 200) throw new Error(`login of ${user.email} failed with ${status}: ${JSON.stringify(body)}`)
+      return body.token as string
+    },
+    signToken(claims, options = {}) {
+      const { sign } = jwtOptions(settings)
+      const signer = createSigner({
+        key: options.key ?? DEV_JWT_SECRET,
+        algorithm: sign.algorithm,
+        iss: sign.iss,
+        aud: sign.aud,
+        // fast-jwt lets expiresIn override an explicit exp claim; a test that sets exp means it.
+        ...(claims.exp === undefined ? { expiresIn: options.expiresIn ?? sign.expiresIn } : {}),
+      })
+      return signer(claims)
+    },
+  }
+}
