@@ -51,6 +51,8 @@ export function loggerOptions(level: string, destination?: LogDestination): NonN
       : {}
   return {
     level,
+    // Labels every line, so the run command's merged output says which process wrote it.
+    base: { service: 'api' },
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     serializers: { req: serializeRequest },
     ...output,
