@@ -2,8 +2,8 @@
 // in, dashboard messages out, over plain WebSocket and Socket.IO.
 import t from 'tap'
 import type { AnyEnvelope } from '@school/events'
-import { PlainClient, SocketIoClient, type DashboardClient, type HandshakeRefusal } from './support/clients.js'
-import { startSystem } from './support/system.js'
+import { PlainClient, SocketIoClient, type DashboardClient, type HandshakeRefusal } from '@school/test-support/system'
+import { startSystem } from '@school/test-support/system'
 
 const system = await startSystem(t, 'e2e_dashboard')
 const { fixture } = system

@@ -10,7 +10,7 @@ import pg from 'pg'
 import { DEFAULT_DATABASE_URL } from '@school/config'
 import { DEMO_ACCOUNTS } from '@school/stack'
 import { deleteRedisKeys, uniqueRedisPrefix } from '@school/test-support'
-import { PlainClient } from './support/clients.js'
+import { PlainClient } from '@school/test-support/system'
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1')

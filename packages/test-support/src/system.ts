@@ -37,7 +37,7 @@ function cleanupStack(teardown: Teardown): (fn: () => unknown) => void {
   return (fn) => cleanups.push(fn)
 }
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
 export interface ServiceProcess {
   readonly name: string
