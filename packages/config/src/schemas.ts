@@ -37,6 +37,12 @@ export const apiConfigSchema = Type.Object({
   JWT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 3600 }),
   INVITATION_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 90, default: 168 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 64 * 1024 }),
+  // Outbox relay: how often it looks for committed events that never reached the queue, and how old
+  // such an event must be (younger ones are still being enqueued by their own request).
+  OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  OUTBOX_RELAY_GRACE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2000 }),
+  // How often lapsed pending invitations are marked expired (with their `invitation.expired` event).
+  INVITATION_EXPIRY_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
 })
 
 export const realtimeConfigSchema = Type.Object({
@@ -46,6 +52,14 @@ export const realtimeConfigSchema = Type.Object({
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
   WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 128, maximum: 1024 * 1024, default: 16 * 1024 }),
   RECENT_ACTIVITY_LIMIT: Type.Integer({ minimum: 0, maximum: 200, default: 20 }),
+  // At most one metrics_update per school per window: a burst of events yields a handful, not one each.
+  METRICS_COALESCE_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
+  // Most events a reconnecting client is replayed; further behind, it gets resume_unavailable + a snapshot.
+  RESUME_MAX_EVENTS: Type.Integer({ minimum: 0, maximum: 100_000, default: 1000 }),
+  // How often connections that fell behind the projection (a broadcast lost in a Redis outage) are caught up.
+  RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 2000 }),
+  // Bytes queued for one connection before it counts as stalled and is dropped (close 4008).
+  CLIENT_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
 })
 
 export type ApiConfig = Readonly<Static<typeof apiConfigSchema>>

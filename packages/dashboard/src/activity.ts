@@ -19,6 +19,7 @@ const DESCRIBE: Describers = {
   'student.registered': (p, actor) => `${actor} registered student ${p.name}`,
   'class.created': (p, actor) =>
     p.teacherName ? `${actor} created class ${p.name} taught by ${p.teacherName}` : `${actor} created class ${p.name}`,
+  'member.joined': (p) => `${p.name} joined as ${ROLE_NAMES[p.role]}`,
 }
 
 export function describeActivity(event: DomainEvent): string {

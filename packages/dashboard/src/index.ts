@@ -2,5 +2,16 @@
 // show the same numbers and the same sentences.
 export { readSchoolMetrics, EMPTY_METRICS } from './metrics.js'
 export { describeActivity, toActivity } from './activity.js'
-export { loadEvent, recentActivity, toDomainEvent } from './event-log.js'
-export { messagesForEvent } from './messages-for-event.js'
+export { eventsSince, loadEvent, recentActivity, toDomainEvent, type LogSlice } from './event-log.js'
+export { applyEvent, isApplicable, PoisonEventError } from './metrics-deltas.js'
+export { eventMessages, metricsMessage } from './messages-for-event.js'
+export {
+  advanceProjection,
+  foldLog,
+  readProjection,
+  rebuildProjections,
+  type DeadLetter,
+  type ProjectionAdvance,
+  type ProjectionState,
+  type RebuiltProjection,
+} from './projection.js'

@@ -1,10 +1,11 @@
-// The messages one domain event causes on a school's dashboard, in the order clients receive them.
-import type { PrismaClient } from '@school/db'
-import { envelope, isInvitationEvent, type AnyEnvelope, type DomainEvent, type InvitationEventPayload } from '@school/events'
+// The messages a school's dashboard receives: one or two per domain event, in the order clients see
+// them, and the counters as of a sequence number.
+import { envelope, isInvitationEvent, type AnyEnvelope, type DomainEvent, type Envelope, type InvitationEventPayload } from '@school/events'
 import { toActivity } from './activity.js'
-import { readSchoolMetrics } from './metrics.js'
+import type { ProjectionState } from './projection.js'
 
-export async function messagesForEvent(prisma: PrismaClient, event: DomainEvent): Promise<AnyEnvelope[]> {
+/** `invitation_status_update` (invitation events only), then `activity_new`, both tagged with the event. */
+export function eventMessages(event: DomainEvent): AnyEnvelope[] {
   const origin = { eventId: event.id, seq: event.seq }
   const messages: AnyEnvelope[] = []
   if (isInvitationEvent(event.type)) {
@@ -18,6 +19,10 @@ export async function messagesForEvent(prisma: PrismaClient, event: DomainEvent)
     )
   }
   messages.push(envelope('activity_new', toActivity(event), origin))
-  messages.push(envelope('metrics_update', await readSchoolMetrics(prisma, event.schoolId), origin))
   return messages
+}
+
+/** The counters with the sequence of the last event they include. */
+export function metricsMessage(state: ProjectionState): Envelope<'metrics_update'> {
+  return envelope('metrics_update', state.metrics, { seq: state.lastSeq })
 }

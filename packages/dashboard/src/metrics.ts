@@ -27,7 +27,8 @@ interface CountsRow {
 }
 
 export async function readSchoolMetrics(prisma: PrismaClient, schoolId: number): Promise<SchoolMetrics> {
-  // One round trip. A pending invitation past its expiry counts as expired even before anyone touches it.
+  // One round trip. Counts by stored status, exactly what folding the event log gives: a lapsed
+  // invitation counts as expired once the API's expiry sweep has recorded its `invitation.expired`.
   const [row] = await prisma.$queryRaw<CountsRow[]>`
     SELECT
       (SELECT count(*) FROM memberships WHERE school_id = ${schoolId} AND role = 'student')::int AS students,
@@ -37,11 +38,11 @@ export async function readSchoolMetrics(prisma: PrismaClient, schoolId: number):
       i.pending, i.accepted, i.declined, i.cancelled, i.expired
     FROM (
       SELECT
-        count(*) FILTER (WHERE status = 'pending' AND expires_at > now())::int AS pending,
+        count(*) FILTER (WHERE status = 'pending')::int AS pending,
         count(*) FILTER (WHERE status = 'accepted')::int AS accepted,
         count(*) FILTER (WHERE status = 'declined')::int AS declined,
         count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-        count(*) FILTER (WHERE status = 'expired' OR (status = 'pending' AND expires_at <= now()))::int AS expired
+        count(*) FILTER (WHERE status = 'expired')::int AS expired
       FROM invitations WHERE school_id = ${schoolId}
     ) AS i`
   if (!row) return { ...EMPTY_METRICS }

@@ -1,6 +1,8 @@
 // Database access for every service: the Prisma client factory and the migration runner.
 export { createPrismaClient, type PrismaClient } from './client.js'
 export { applyMigrations, defaultMigrationsDir, ensureDatabase, type MigrationResult } from './migrate.js'
+export { appendDomainEvent, insertDomainEvent, takeNextSeq, type NewDomainEvent, type InsertedDomainEvent, type TransactionClient } from './event-log.js'
+export { addMember, type NewMember } from './members.js'
 export { Prisma } from './generated/prisma/client.js'
 export type {
   User,
@@ -9,5 +11,7 @@ export type {
   Invitation,
   SchoolClass,
   DomainEvent as DomainEventRow,
+  SchoolDashboardProjection,
+  DeadLetterEvent,
 } from './generated/prisma/client.js'
 export { Role, InvitationStatus } from './generated/prisma/enums.js'

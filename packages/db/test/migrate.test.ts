@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, mkdir, writeFile, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -23,23 +23,26 @@ t.test('applies the project migrations with Prisma bookkeeping, then does nothin
   t.teardown(db.drop)
   const rows = await query<{ migration_name: string; checksum: string; applied_steps_count: number; finished_at: Date }>(
     db.url,
-    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM "_prisma_migrations"',
+    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM "_prisma_migrations" ORDER BY migration_name',
   )
-  t.equal(rows.length, 1)
-  const sql = await readFile(join(defaultMigrationsDir, rows[0]!.migration_name, 'migration.sql'))
-  t.equal(rows[0]!.checksum, createHash('sha256').update(sql).digest('hex'))
-  t.equal(rows[0]!.applied_steps_count, 1)
-  t.ok(rows[0]!.finished_at instanceof Date)
+  const names = (await readdir(defaultMigrationsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+  t.same(rows.map((row) => row.migration_name), names, 'every migration folder, in order')
+  for (const row of rows) {
+    const sql = await readFile(join(defaultMigrationsDir, row.migration_name, 'migration.sql'))
+    t.equal(row.checksum, createHash('sha256').update(sql).digest('hex'), `${row.migration_name}: checksum`)
+    t.equal(row.applied_steps_count, 1)
+    t.ok(row.finished_at instanceof Date)
+  }
 
   const again = await applyMigrations(db.url)
-  t.same(again, { applied: [], alreadyApplied: [rows[0]!.migration_name] })
+  t.same(again, { applied: [], alreadyApplied: names })
   const tables = await query<{ table_name: string }>(
     db.url,
     "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
   )
   t.same(
     tables.map((row) => row.table_name),
-    ['_prisma_migrations', 'classes', 'domain_events', 'invitations', 'memberships', 'schools', 'users'],
+    ['_prisma_migrations', 'classes', 'dead_letter_events', 'domain_events', 'invitations', 'memberships', 'school_dashboard_projections', 'schools', 'users'],
   )
 })
 

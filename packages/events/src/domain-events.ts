@@ -17,6 +17,8 @@ export interface DomainEventPayloads {
   'invitation.expired': InvitationEventPayload
   'student.registered': { userId: number; name: string; email: string | null }
   'class.created': { classId: number; name: string; teacherId: number | null; teacherName: string | null }
+  /** A membership created outside an invitation or a student registration (school set-up, imports). */
+  'member.joined': { userId: number; name: string; role: Role }
 }
 
 export interface InvitationEventPayload {
@@ -35,6 +37,7 @@ export const DOMAIN_EVENT_TYPES = [
   'invitation.expired',
   'student.registered',
   'class.created',
+  'member.joined',
 ] as const satisfies readonly DomainEventType[]
 
 export const INVITATION_EVENT_TYPES = [

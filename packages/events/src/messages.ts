@@ -37,6 +37,11 @@ export interface ServerMessages {
     role: Role
     status: InvitationStatus
   }
+  /**
+   * The client asked to resume after `since` but the server cannot replay from there (too far behind,
+   * or ahead of the log); a fresh `metrics_update` snapshot follows, and the feed should be reloaded.
+   */
+  resume_unavailable: { since: number; lastEventSeq: number; reason: 'too_old' | 'ahead_of_log' }
   pong: unknown
   error: { code: ClientErrorCode; message: string }
 }

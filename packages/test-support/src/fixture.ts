@@ -1,6 +1,6 @@
 // A known world to test against: school A with an owner, an admin, a teacher and a student; school B
 // with its own owner; and a user who belongs to no school.
-import type { PrismaClient } from '@school/db'
+import { addMember, type PrismaClient } from '@school/db'
 import { hashPassword } from '@school/auth'
 import type { Role } from '@school/events'
 
@@ -48,9 +48,8 @@ export async function createFixture(prisma: PrismaClient): Promise<Fixture> {
     [studentA, schoolA.id, 'student'],
     [ownerB, schoolB.id, 'school_owner'],
   ]
-  await prisma.membership.createMany({
-    data: memberships.map(([member, schoolId, role]) => ({ userId: member.id, schoolId, role })),
-  })
+  // One at a time and through the log, as the projection must be rebuildable from it.
+  for (const [member, schoolId, role] of memberships) await addMember(prisma, { userId: member.id, schoolId, role, name: member.name })
   return {
     schoolA: { id: schoolA.id, name: schoolA.name },
     schoolB: { id: schoolB.id, name: schoolB.name },

@@ -5,6 +5,7 @@ import Fastify from 'fastify'
 import type { ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
+import { registerBackgroundTasks } from './background/background-tasks.js'
 import { createEventPublisher } from './domain/event-publisher.js'
 import { loggerOptions, type LogDestination } from './logging.js'
 import authPlugin from './plugins/auth.js'
@@ -27,11 +28,13 @@ export interface AppDeps {
   logger?: { destination?: LogDestination; level?: string }
   /** Longest a request waits for Redis to take an event before leaving it to the outbox relay. */
   enqueueTimeoutMs?: number
+  /** Runs the outbox relay and the invitation expiry sweep (the process does; most tests need not). */
+  backgroundTasks?: boolean
 }
 
 export const DEFAULT_ENQUEUE_TIMEOUT_MS = 2_000
 
-export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS }: AppDeps) {
+export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS, backgroundTasks = false }: AppDeps) {
   const app = Fastify({
     logger: loggerOptions(logger?.level ?? config.LOG_LEVEL, logger?.destination),
     routerOptions: { ignoreTrailingSlash: true },
@@ -46,6 +49,7 @@ export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEF
   const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs })
   const routeDeps: RouteDeps = { config, prisma, publisher }
 
+  if (backgroundTasks) registerBackgroundTasks(app, { config, prisma, queue, publisher })
   app.register(errorsPlugin)
   app.register(authPlugin, { config, prisma })
   app.register(healthRoutes)

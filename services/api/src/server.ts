@@ -30,7 +30,7 @@ const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, {
   connection: { url: config.REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   prefix: queuePrefix(config.REDIS_PREFIX),
 })
-const app = buildApp({ config, prisma, queue })
+const app = buildApp({ config, prisma, queue, backgroundTasks: true })
 app.addHook('onClose', async () => {
   // Reverse order of creation.
   await queue.close()

@@ -14,7 +14,8 @@ import { createHandshake } from './gateways/handshake.js'
 import { createPlainWebSocketGateway, type PlainWebSocketGateway } from './gateways/plain-websocket-gateway.js'
 import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
 import type { DashboardServer } from './socket-io-types.js'
-import { connectionEstablished, metricsSnapshot } from './gateways/welcome-messages.js'
+import { connectionEstablished } from './gateways/welcome-messages.js'
+import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 
 export interface RealtimeDeps {
   config: RealtimeConfig
@@ -31,6 +32,7 @@ export interface Realtime {
   broadcaster: Broadcaster
   bridge: AdapterBridge
   plain: PlainWebSocketGateway
+  streams: StreamRegistry
   /**
    * Tells every client to reconnect (plain WebSocket: close 1012; Socket.IO: the transport closes, so
    * clients reconnect on their own) and detaches from Redis. Socket.IO's close also closes the http.Server.
@@ -60,11 +62,13 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   })
 
   const handshake = createHandshake({ config, prisma })
+  const streams = createStreamRegistry({ prisma, config, logger })
   const shared = {
     handshake,
     logger,
     connectionEstablished,
-    metricsSnapshot: (schoolId: number) => metricsSnapshot(prisma, schoolId),
+    streams,
+    bridge,
     // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
     // it on the same connection is answered only after Redis has processed the subscription.
     roomsSubscribed: async () => {
@@ -86,9 +90,11 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     broadcaster: createBroadcaster(io),
     bridge,
     plain,
+    streams,
     async close() {
       await plain.close()
       await io.close()
+      streams.close()
     },
   }
 }

@@ -32,13 +32,18 @@ async function main(): Promise<void> {
   const redis = createRealtimeRedis(config.REDIS_URL, logger)
   const httpServer = createServer(handleHttpRequest)
   const realtime = createRealtime(httpServer, { config, prisma, redis, logger })
-  const worker = startSchoolEventsWorker({
+  const events = startSchoolEventsWorker({
     config,
     prisma,
     broadcaster: realtime.broadcaster,
     connection: redis.worker,
     logger,
   })
+
+  // Events committed while no worker ran (a crash, a deploy) are applied and broadcast before the first
+  // job is even looked at; their jobs then find nothing left to do.
+  const caughtUp = await events.processor.catchUpAll()
+  if (caughtUp > 0) logger.info({ schools: caughtUp }, 'projections caught up with the event log')
 
   httpServer.listen(config.PORT, config.HOST)
   await once(httpServer, 'listening')
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
       // 1. Stop accepting connections; resolves once the last one has gone (after step 3).
       const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
       // 2. Finish the job in hand (its messages still reach the connected clients), take no more.
-      await worker.close()
+      await events.close()
       // 3. Tell clients to reconnect elsewhere: plain WebSocket 1012, Socket.IO transport close.
       await realtime.close()
       httpServer.closeAllConnections()

@@ -9,6 +9,8 @@ export interface ClientToServerEvents {
 }
 export interface SocketData {
   access: DashboardAccess
+  /** Set when the server dropped the connection itself (a stalled client, a failed sync). */
+  dropReason?: 'slow_consumer' | 'sync_failed'
 }
 export type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
 export type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>

@@ -45,9 +45,10 @@ export class Inbox {
     return withLimit(new Promise<AnyEnvelope>((resolve) => this.#waiters.push({ predicate, resolve })), description)
   }
 
-  /** Messages received so far, minus the two sent on connection. */
+  /** School broadcasts received so far: what follows the welcome snapshot, minus replies to the client. */
   broadcasts(): AnyEnvelope[] {
-    return this.messages.filter((m) => m.eventId !== undefined)
+    const snapshot = this.messages.findIndex((m) => m.type === 'metrics_update')
+    return this.messages.slice(snapshot + 1).filter((m) => m.type !== 'pong' && m.type !== 'error')
   }
 }
 

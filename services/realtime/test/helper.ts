@@ -7,11 +7,12 @@ import { once } from 'node:events'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
-import { Queue, type Worker } from 'bullmq'
+import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { createSigner } from 'fast-jwt'
 import { loadConfig, realtimeConfigSchema, type RealtimeConfig } from '@school/config'
 import { createPrismaClient, type PrismaClient, type Prisma } from '@school/db'
+import { rebuildProjections } from '@school/dashboard'
 import { jwtOptions } from '@school/auth'
 import {
   queuePrefix,
@@ -35,7 +36,7 @@ import { createRealtime, type Realtime } from '../src/app.js'
 import { handleHttpRequest } from '../src/http-handler.js'
 import { createLogger } from '../src/logger.js'
 import { createRealtimeRedis, type RealtimeRedis } from '../src/redis-connections.js'
-import { startSchoolEventsWorker, type ProcessedEvent } from '../src/worker/school-events-worker.js'
+import { startSchoolEventsWorker, type SchoolEventsWorker } from '../src/worker/school-events-worker.js'
 
 export interface Instance {
   /** http://127.0.0.1:{port} */
@@ -43,7 +44,7 @@ export interface Instance {
   httpServer: HttpServer
   realtime: Realtime
   redis: RealtimeRedis
-  worker: Worker<SchoolEventJob, ProcessedEvent> | null
+  worker: SchoolEventsWorker | null
   /** Closes this instance now (idempotent); otherwise teardown does. */
   stop(): Promise<void>
 }
@@ -96,6 +97,9 @@ export async function createWorld(t: Test, label = 'rt'): Promise<World> {
   const prisma = createPrismaClient(db.url, { maxConnections: 4 })
   defer(() => prisma.$disconnect())
   const fixture = await createFixture(prisma)
+  // The fixture's memberships are events in the log; start from a projection that includes them, as a
+  // running worker would have made it.
+  await rebuildProjections(prisma)
   const prefix = uniqueRedisPrefix(label)
   defer(() => deleteRedisKeys(prefix))
 
@@ -141,7 +145,7 @@ export async function createWorld(t: Test, label = 'rt'): Promise<World> {
           : startSchoolEventsWorker({ config, prisma, broadcaster: realtime.broadcaster, connection: redis.worker, logger })
       httpServer.listen(0, '127.0.0.1')
       await once(httpServer, 'listening')
-      if (worker) await worker.waitUntilReady()
+      if (worker) await worker.worker.waitUntilReady()
       const { port } = httpServer.address() as AddressInfo
       let stopped: Promise<void> | undefined
       const stop = () =>

@@ -1,6 +1,6 @@
 // The demo world the quick start shows: two schools, their owners and a teacher. Idempotent: running it
 // again changes nothing and never resets a password someone changed.
-import type { PrismaClient, Role } from '@school/db'
+import { addMember, type PrismaClient, type Role } from '@school/db'
 import { hashPassword } from '@school/auth'
 
 export interface DemoAccount {
@@ -52,7 +52,7 @@ export async function seedDemoData(prisma: PrismaClient): Promise<SeedResult> {
         where: { userId_schoolId: { userId: user.id, schoolId: membership.schoolId } },
       })
       if (!found) {
-        await prisma.membership.create({ data: { userId: user.id, ...membership } })
+        await addMember(prisma, { userId: user.id, name: user.name, ...membership })
         result.createdMemberships += 1
       }
     }

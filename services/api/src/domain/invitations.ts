@@ -236,3 +236,34 @@ export async function declineInvitation(deps: ChangeDeps, log: FastifyBaseLogger
   if (!outcome) throw new InvitationExpired()
   return outcome
 }
+
+/** Thrown inside a change to roll it back: the invitation was answered before the sweep got to it. */
+class NoLongerLapsed extends Error {}
+
+/**
+ * Marks pending invitations past their expiry as expired, each with its `invitation.expired` event, so
+ * the dashboard (a projection of the log) counts them as expired. Returns how many it expired.
+ */
+export async function expireLapsedInvitations(deps: ChangeDeps, log: FastifyBaseLogger, now: Date, limit = 100): Promise<number> {
+  const lapsed = await deps.prisma.invitation.findMany({
+    where: { status: 'pending', expiresAt: { lte: now } },
+    select: { id: true, schoolId: true },
+    orderBy: { expiresAt: 'asc' },
+    take: limit,
+  })
+  let expired = 0
+  for (const { id, schoolId } of lapsed) {
+    try {
+      await changeSchool(deps, log, schoolId, async (tx, events) => {
+        // Re-read under the school's lock: an accept or cancel may have won the race.
+        const invitation = await tx.invitation.findUnique({ where: { id } })
+        if (!invitation || !isLapsed(invitation, now)) throw new NoLongerLapsed()
+        await expire(tx, events, invitation)
+      })
+      expired += 1
+    } catch (error) {
+      if (!(error instanceof NoLongerLapsed)) throw error
+    }
+  }
+  return expired
+}

@@ -1,8 +1,7 @@
 // A school's event log as seen from inside one transaction. Every append takes the next seq with
 // `UPDATE schools SET last_event_seq = last_event_seq + 1 ... RETURNING`, whose row lock orders the log
 // and serializes the school's writes until the transaction ends.
-import { randomUUID } from 'node:crypto'
-import type { Prisma } from '@school/db'
+import { insertDomainEvent, takeNextSeq, type Prisma } from '@school/db'
 import type { DomainEventPayloads, DomainEventType } from '@school/events'
 
 export type Tx = Prisma.TransactionClient
@@ -14,12 +13,6 @@ export interface AppendedEvent {
   seq: number
   type: DomainEventType
   occurredAt: Date
-}
-
-async function takeNextSeq(tx: Tx, schoolId: number): Promise<number | null> {
-  const rows = await tx.$queryRaw<Array<{ last_event_seq: number }>>`
-    UPDATE schools SET last_event_seq = last_event_seq + 1 WHERE id = ${schoolId} RETURNING last_event_seq`
-  return rows[0]?.last_event_seq ?? null
 }
 
 export class SchoolLog {
@@ -53,16 +46,12 @@ export class SchoolLog {
     this.#reservedSeq = null
     seq ??= await takeNextSeq(this.tx, this.schoolId)
     if (seq === null) throw new Error(`school ${this.schoolId} disappeared while its row was locked`)
-    const row = await this.tx.domainEvent.create({
-      data: {
-        id: randomUUID(),
-        schoolId: this.schoolId,
-        seq,
-        type,
-        actorId,
-        payload: payload as unknown as Prisma.InputJsonObject,
-      },
-      select: { id: true, seq: true, occurredAt: true },
+    const row = await insertDomainEvent(this.tx, {
+      schoolId: this.schoolId,
+      seq,
+      type,
+      actorId,
+      payload: payload as unknown as Prisma.InputJsonObject,
     })
     const event: AppendedEvent = { id: row.id, schoolId: this.schoolId, seq: row.seq, type, occurredAt: row.occurredAt }
     this.appended.push(event)

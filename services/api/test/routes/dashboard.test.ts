@@ -1,8 +1,10 @@
 // GET /api/accounts/schools/:id/dashboard: the first render, counting the school as it is now.
 import t from 'tap'
+import { createEventPublisher } from '../../src/domain/event-publisher.js'
+import { expireLapsedInvitations } from '../../src/domain/invitations.js'
 import { buildTestApp } from '../helper.js'
 
-const { app, fixture, prisma, authFor } = await buildTestApp(t)
+const { app, fixture, prisma, authFor, queue } = await buildTestApp(t)
 const schoolA = fixture.schoolA.id
 const dashboard = `/api/accounts/schools/${schoolA}/dashboard/`
 
@@ -22,9 +24,14 @@ t.test('counts the fixture: 1 student, 1 teacher, 2 admins, nothing else yet', a
       cancelledInvitations: 0,
       expiredInvitations: 0,
     },
-    recentActivity: [],
-    lastEventSeq: 0,
+    // The fixture's memberships, as the log recorded them.
+    recentActivity: [4, 3, 2, 1].map((seq) => ({ ...response.json().recentActivity[4 - seq], seq, type: 'member.joined' })),
+    lastEventSeq: 4,
   })
+  t.same(
+    response.json().recentActivity.map((a: { summary: string }) => a.summary),
+    ['Samuel Student joined as student', 'Tereza Teacher joined as teacher', 'Adam Admin joined as admin', 'Olivia Owner joined as owner'],
+  )
 })
 
 t.test('shows what happened since, newest first, with the metrics and seq of the same moment', async (t) => {
@@ -57,12 +64,12 @@ t.test('shows what happened since, newest first, with the metrics and seq of the
     cancelledInvitations: 0,
     expiredInvitations: 0,
   })
-  t.equal(body.lastEventSeq, 3)
+  t.equal(body.lastEventSeq, 7)
   const actor = { id: fixture.ownerA.id, name: 'Olivia Owner' }
-  t.same(body.recentActivity, [
+  t.same(body.recentActivity.slice(0, 3), [
     {
       id: events[0]!.id,
-      seq: 3,
+      seq: 7,
       type: 'class.created',
       actor,
       summary: 'Olivia Owner created class 5th grade A taught by Tereza Teacher',
@@ -70,7 +77,7 @@ t.test('shows what happened since, newest first, with the metrics and seq of the
     },
     {
       id: events[1]!.id,
-      seq: 2,
+      seq: 6,
       type: 'student.registered',
       actor,
       summary: 'Olivia Owner registered student Sofia Student',
@@ -78,7 +85,7 @@ t.test('shows what happened since, newest first, with the metrics and seq of the
     },
     {
       id: events[2]!.id,
-      seq: 1,
+      seq: 5,
       type: 'invitation.created',
       actor,
       summary: 'Olivia Owner invited ana@example.com as teacher',
@@ -87,10 +94,17 @@ t.test('shows what happened since, newest first, with the metrics and seq of the
   ])
 })
 
-t.test('a lapsed pending invitation counts as expired', async (t) => {
+t.test('a lapsed pending invitation counts as expired once the expiry sweep has recorded it', async (t) => {
   await prisma.$executeRaw`UPDATE invitations SET expires_at = now() - interval '1 second' WHERE school_id = ${schoolA}`
-  const response = await app.inject({ method: 'GET', url: dashboard, headers: authFor(fixture.ownerA) })
-  t.match(response.json().metrics, { pendingInvitations: 0, expiredInvitations: 1 })
+  const before = await app.inject({ method: 'GET', url: dashboard, headers: authFor(fixture.ownerA) })
+  t.match(before.json().metrics, { pendingInvitations: 1, expiredInvitations: 0 }, 'the counters follow the log, not the clock')
+  const publisher = createEventPublisher({ queue, prisma, timeoutMs: 2000 })
+  t.equal(await expireLapsedInvitations({ prisma, publisher }, app.log, new Date()), 1)
+  t.equal(await expireLapsedInvitations({ prisma, publisher }, app.log, new Date()), 0, 'a second sweep finds nothing')
+  const after = (await app.inject({ method: 'GET', url: dashboard, headers: authFor(fixture.ownerA) })).json()
+  t.match(after.metrics, { pendingInvitations: 0, expiredInvitations: 1 })
+  t.match(after.recentActivity[0], { seq: 8, type: 'invitation.expired', actor: null, summary: 'The invitation of ana@example.com expired' })
+  t.equal((await queue.getJob(after.recentActivity[0].id))?.data.seq, 8, 'the expiry was enqueued like any change')
 })
 
 t.test('shows the 20 most recent entries', async (t) => {
@@ -104,9 +118,9 @@ t.test('shows the 20 most recent entries', async (t) => {
     t.equal(response.statusCode, 201)
   }
   const body = (await app.inject({ method: 'GET', url: dashboard, headers: authFor(fixture.ownerA) })).json()
-  t.equal(body.lastEventSeq, 22)
+  t.equal(body.lastEventSeq, 27)
   t.same(
     body.recentActivity.map((a: { seq: number }) => a.seq),
-    Array.from({ length: 20 }, (_, i) => 22 - i),
+    Array.from({ length: 20 }, (_, i) => 27 - i),
   )
 })

@@ -51,8 +51,8 @@ interface ClusterAdapterInternals {
 }
 
 export interface PlainMember {
-  /** Receives the serialized envelope, ready to be sent as one text frame. */
-  deliver(frame: string): void
+  /** Receives the envelope and its serialization (done once per broadcast), ready to be sent as one text frame. */
+  deliver(payload: object, frame: string): void
 }
 
 export interface PlainMembership {
@@ -166,5 +166,5 @@ function deliverLocally(
   }
   if (targets.size === 0) return
   const frame = JSON.stringify(payload)
-  for (const id of targets) members.get(id)?.deliver(frame)
+  for (const id of targets) members.get(id)?.deliver(payload, frame)
 }

@@ -4,18 +4,20 @@
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { createTokenVerifier, resolveSchoolAccess } from '@school/auth'
-import { parseId, type Role } from '@school/events'
+import { MAX_ID, parseId, type Role } from '@school/events'
 
 export interface DashboardAccess {
   user: { id: number; email: string | null; name: string }
   role: Role
   schoolId: number
+  /** The last sequence the client saw, when it asks to resume after it. */
+  since?: number
 }
 
-export type RefusalCode = 'unauthorized' | 'forbidden' | 'school_not_found' | 'internal_error'
+export type RefusalCode = 'unauthorized' | 'forbidden' | 'school_not_found' | 'invalid_since' | 'internal_error'
 
 export interface HandshakeRefusal {
-  status: 401 | 403 | 404 | 500
+  status: 400 | 401 | 403 | 404 | 500
   code: RefusalCode
   message: string
 }
@@ -26,6 +28,8 @@ export interface HandshakeCredentials {
   token: string | undefined
   /** As the client sent it (path segment, query or auth field); validated here. */
   schoolId: unknown
+  /** `since` as the client sent it, if at all: a sequence number to resume after. */
+  since?: unknown
 }
 
 export type Handshake = (credentials: HandshakeCredentials) => Promise<HandshakeResult>
@@ -39,6 +43,16 @@ const INVALID_TOKEN = refused(401, 'unauthorized', 'A valid access token is requ
 const USER_GONE = refused(401, 'unauthorized', 'The user of this access token no longer exists')
 const NO_SCHOOL = refused(404, 'school_not_found', 'School not found')
 const FORBIDDEN = refused(403, 'forbidden', "Only the school's owners and admins can open its dashboard")
+const INVALID_SINCE = refused(400, 'invalid_since', '`since` must be the sequence number of the last event received: an integer from 0')
+
+/** `since` as sent (query string or Socket.IO auth): undefined when absent, null when malformed. */
+export function parseSince(raw: unknown): number | undefined | null {
+  if (raw === undefined || raw === null || raw === '') return undefined
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 && raw <= MAX_ID ? raw : null
+  if (typeof raw !== 'string' || !/^(0|[1-9][0-9]{0,9})$/.test(raw)) return null
+  const since = Number(raw)
+  return since <= MAX_ID ? since : null
+}
 
 /** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */
 export function bearerToken(header: string | string[] | undefined): string | undefined {
@@ -49,11 +63,13 @@ export function bearerToken(header: string | string[] | undefined): string | und
 
 export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaClient }): Handshake {
   const verify = createTokenVerifier(deps.config)
-  return async ({ token, schoolId: rawSchoolId }) => {
+  return async ({ token, schoolId: rawSchoolId, since: rawSince }) => {
     const verified = token ? verify(token) : null
     if (!verified) return INVALID_TOKEN
     const schoolId = typeof rawSchoolId === 'string' || typeof rawSchoolId === 'number' ? parseId(String(rawSchoolId)) : null
     if (schoolId === null) return NO_SCHOOL
+    const since = parseSince(rawSince)
+    if (since === null) return INVALID_SINCE
     const access = await resolveSchoolAccess(deps.prisma, verified.userId, schoolId)
     switch (access.kind) {
       case 'no_user':
@@ -63,7 +79,7 @@ export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaCl
       case 'forbidden':
         return FORBIDDEN
       case 'admin':
-        return { accepted: true, access: { user: access.user, role: access.role, schoolId } }
+        return { accepted: true, access: { user: access.user, role: access.role, schoolId, ...(since === undefined ? {} : { since }) } }
     }
   }
 }

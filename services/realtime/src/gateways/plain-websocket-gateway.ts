@@ -18,6 +18,8 @@ import {
 import type { AdapterBridge, PlainMembership } from './adapter-bridge.js'
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } from './handshake.js'
 import type { Transport } from './welcome-messages.js'
+import type { StreamRegistry } from '../streams/stream-registry.js'
+import type { StreamSink } from '../streams/dashboard-stream.js'
 
 export interface PlainWebSocketGatewayOptions {
   handshake: Handshake
@@ -29,7 +31,7 @@ export interface PlainWebSocketGatewayOptions {
   maxPayloadBytes: number
   logger: Logger
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
-  metricsSnapshot(schoolId: number): Promise<AnyEnvelope>
+  streams: StreamRegistry
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
   /** Ping interval of the heartbeat; a peer that has not answered the previous ping is dropped. */
@@ -47,6 +49,24 @@ export interface PlainWebSocketGateway {
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000
 /** RFC 6455 close code telling clients the server is restarting and they should reconnect. */
 export const SERVICE_RESTART = 1012
+/** Close code for a client that stopped reading: its queue passed CLIENT_MAX_BUFFERED_BYTES. */
+export const SLOW_CONSUMER = 4008
+/** How long a dropped slow consumer gets to take its close frame before the socket is cut. */
+const SLOW_CONSUMER_GRACE_MS = 1000
+
+function plainSink(ws: WebSocket): StreamSink {
+  return {
+    send(message, frame) {
+      if (ws.readyState === WebSocket.OPEN) ws.send(frame ?? JSON.stringify(message))
+    },
+    bufferedBytes: () => ws.bufferedAmount,
+    drop(reason) {
+      if (reason === 'sync_failed') return ws.close(1011, 'internal error')
+      ws.close(SLOW_CONSUMER, 'slow consumer')
+      setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref()
+    },
+  }
+}
 
 interface Connection {
   membership: PlainMembership
@@ -120,7 +140,7 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined
     let result
     try {
-      result = await handshake({ token, schoolId: match[1] })
+      result = await handshake({ token, schoolId: match[1], since: url.searchParams.get('since') ?? undefined })
     } catch (error) {
       logger.error({ err: error }, 'websocket handshake failed')
       const { code, message } = HANDSHAKE_FAILED
@@ -142,10 +162,9 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
   async function onConnection(ws: WebSocket, access: DashboardAccess): Promise<void> {
     const id = `ws:${randomUUID()}`
     const log = logger.child({ transport: 'websocket', connectionId: id, schoolId: access.schoolId, userId: access.user.id })
+    const stream = options.streams.open(access.schoolId, plainSink(ws), log)
     const membership = bridge.join(namespace.adapter, id, dashboardRoom(access.schoolId), {
-      deliver: (frame) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(frame)
-      },
+      deliver: (payload, frame) => stream.receive(payload as AnyEnvelope, frame),
     })
     const connection: Connection = { membership, alive: true }
     connections.set(ws, connection)
@@ -158,18 +177,19 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
     ws.on('close', (code) => {
       membership.leave()
+      options.streams.remove(stream)
       connections.delete(ws)
       log.info({ code }, 'dashboard connection closed')
     })
 
     send(ws, options.connectionEstablished(access, 'websocket'))
     try {
-      // Only once this instance is subscribed to the room is the snapshot sent: anything committed after
-      // it is then certain to arrive as a broadcast.
+      // Only once this instance is subscribed to the room does the stream read the snapshot (or replay):
+      // anything committed after that read is then certain to arrive as a broadcast.
       await options.roomsSubscribed()
-      send(ws, await options.metricsSnapshot(access.schoolId))
+      await stream.start(access.since)
     } catch (error) {
-      log.error({ err: error }, 'could not send the metrics snapshot')
+      log.error({ err: error }, 'could not start the dashboard stream')
       ws.close(1011, 'internal error')
     }
   }

@@ -5,12 +5,16 @@ import { dashboardRoom, envelope, type AnyEnvelope } from '@school/events'
 import type { DashboardServer, DashboardSocket } from '../socket-io-types.js'
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
 import type { Transport } from './welcome-messages.js'
+import type { AdapterBridge } from './adapter-bridge.js'
+import type { StreamRegistry } from '../streams/stream-registry.js'
+import type { StreamSink } from '../streams/dashboard-stream.js'
 
 export interface SocketIoGatewayOptions {
   handshake: Handshake
   logger: Logger
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
-  metricsSnapshot(schoolId: number): Promise<AnyEnvelope>
+  streams: StreamRegistry
+  bridge: AdapterBridge
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
 }
@@ -31,6 +35,25 @@ function emitEnvelope(socket: DashboardSocket, message: AnyEnvelope): void {
   emit(message.type, message)
 }
 
+/** Bytes engine.io holds for the client: packets not yet flushed, plus what its WebSocket has queued. */
+function queuedBytes(socket: DashboardSocket): number {
+  const conn = socket.conn as unknown as { writeBuffer?: Array<{ data?: unknown }>; transport?: { socket?: { bufferedAmount?: number } } }
+  let bytes = conn.transport?.socket?.bufferedAmount ?? 0
+  for (const packet of conn.writeBuffer ?? []) bytes += typeof packet.data === 'string' ? packet.data.length : 0
+  return bytes
+}
+
+function socketIoSink(socket: DashboardSocket): StreamSink {
+  return {
+    send: (message) => emitEnvelope(socket, message),
+    bufferedBytes: () => queuedBytes(socket),
+    drop(reason) {
+      socket.data.dropReason = reason
+      socket.disconnect(true)
+    },
+  }
+}
+
 export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGatewayOptions): void {
   const { handshake, logger } = options
 
@@ -39,7 +62,7 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     const token = (typeof auth.token === 'string' && auth.token !== '' ? auth.token : undefined) ?? bearerToken(headers.authorization)
     const schoolId = auth.schoolId ?? query.schoolId
     try {
-      const result = await handshake({ token, schoolId })
+      const result = await handshake({ token, schoolId, since: auth.since ?? query.since })
       if (!result.accepted) {
         logger.info({ transport: 'socket.io', status: result.refusal.status, code: result.refusal.code }, 'dashboard connection refused')
         return next(new ConnectionRefusedError(result.refusal))
@@ -56,21 +79,27 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     const { access } = socket.data
     const log = logger.child({ transport: 'socket.io', connectionId: socket.id, schoolId: access.schoolId, userId: access.user.id })
     log.info({ engine: socket.conn.transport.name }, 'dashboard connection opened')
-    socket.on('disconnect', (reason) => log.info({ reason }, 'dashboard connection closed'))
     socket.on('ping', (data) => emitEnvelope(socket, envelope('pong', data ?? null)))
 
-    void socket.join(dashboardRoom(access.schoolId))
+    // The socket joins the room under a pseudo id, like a plain WebSocket, so that every broadcast
+    // passes through its stream (dedupe, gap filling) instead of Socket.IO's direct delivery.
+    const stream = options.streams.open(access.schoolId, socketIoSink(socket), log)
+    const membership = options.bridge.join(socket.nsp.adapter, `sio:${socket.id}`, dashboardRoom(access.schoolId), {
+      deliver: (payload) => stream.receive(payload as AnyEnvelope),
+    })
+    socket.on('disconnect', (reason) => {
+      membership.leave()
+      options.streams.remove(stream)
+      log.info({ reason, dropReason: socket.data.dropReason }, 'dashboard connection closed')
+    })
     emitEnvelope(socket, options.connectionEstablished(access, 'socket.io'))
-    // Only once this instance is subscribed to the room is the snapshot sent: anything committed after
-    // it is then certain to arrive as a broadcast.
+    // Only once this instance is subscribed to the room does the stream read the snapshot (or replay):
+    // anything committed after that read is then certain to arrive as a broadcast.
     options
       .roomsSubscribed()
-      .then(() => options.metricsSnapshot(access.schoolId))
-      .then((snapshot) => {
-        if (socket.connected) emitEnvelope(socket, snapshot)
-      })
+      .then(() => stream.start(access.since))
       .catch((error: unknown) => {
-        log.error({ err: error }, 'could not send the metrics snapshot')
+        log.error({ err: error }, 'could not start the dashboard stream')
         socket.disconnect(true)
       })
   })

@@ -1,7 +1,5 @@
-// What a dashboard client receives right after it is accepted, identical on both transports: who it
-// is connected as, then a snapshot of the school's counters.
-import type { PrismaClient } from '@school/db'
-import { readSchoolMetrics } from '@school/dashboard'
+// The first message a dashboard client receives once accepted, identical on both transports: who it is
+// connected as. The stream sends the snapshot (or the replay) right after.
 import { envelope, type Envelope, type ServerMessages } from '@school/events'
 import type { DashboardAccess } from './handshake.js'
 
@@ -14,15 +12,4 @@ export function connectionEstablished(access: DashboardAccess, transport: Transp
     user: { id: user.id, email: user.email, name: user.name, role },
     transport,
   })
-}
-
-/**
- * The current counters with `seq` = the school's last event. The sequence is read first: the counters
- * are then at least as new as it, so a client that drops event messages with `seq <= snapshot.seq`
- * never keeps counters older than the snapshot claims.
- */
-export async function metricsSnapshot(prisma: PrismaClient, schoolId: number): Promise<Envelope<'metrics_update'>> {
-  const school = await prisma.school.findUnique({ where: { id: schoolId }, select: { lastEventSeq: true } })
-  const metrics = await readSchoolMetrics(prisma, schoolId)
-  return envelope('metrics_update', metrics, { seq: school?.lastEventSeq ?? 0 })
 }

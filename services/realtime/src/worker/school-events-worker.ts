@@ -1,15 +1,17 @@
-// Consumes the school-events queue: loads each event from the log (the source of truth), builds the
-// messages it causes and broadcasts them to the school's dashboard room.
+// Consumes the school-events queue. A job only says "school S has news up to seq N": the worker advances
+// the school's dashboard projection over every event of the log it has not applied yet (idempotent, in
+// order, batched under bursts), broadcasts each applied event's messages, and coalesces metrics_update.
 import { Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { loadEvent, messagesForEvent } from '@school/dashboard'
+import { advanceProjection, eventMessages, metricsMessage, type ProjectionAdvance } from '@school/dashboard'
 import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
+import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/metrics-coalescer.js'
 
 export interface SchoolEventsWorkerDeps {
-  config: Pick<RealtimeConfig, 'REDIS_PREFIX' | 'WORKER_CONCURRENCY'>
+  config: Pick<RealtimeConfig, 'REDIS_PREFIX' | 'WORKER_CONCURRENCY' | 'METRICS_COALESCE_MS'>
   prisma: PrismaClient
   broadcaster: Broadcaster
   /** A dedicated connection (or its options) with `maxRetriesPerRequest: null`: the worker blocks on it. */
@@ -20,24 +22,80 @@ export interface SchoolEventsWorkerDeps {
 export interface ProcessedEvent {
   schoolId: number
   seq: number
-  messages: number
+  /** Events this job applied to the projection: 0 when an earlier job had already applied it. */
+  applied: number
 }
 
-export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): Worker<SchoolEventJob, ProcessedEvent> {
+/** The event of a job is not visible in the log yet (or its transaction rolled back): retry later. */
+export class EventNotInLogError extends Error {
+  constructor(job: SchoolEventJob, lastSeq: number) {
+    super(`event ${job.eventId} (seq ${job.seq}) of school ${job.schoolId} is not in the log; projection at ${lastSeq}`)
+    this.name = 'EventNotInLogError'
+  }
+}
+
+export interface SchoolEventsProcessor {
+  /** Brings one school's projection up to the log and broadcasts what that applied. */
+  advance(schoolId: number): Promise<ProjectionAdvance | null>
+  /** Brings every school whose projection lags its log up to date (on start-up, after a crash). */
+  catchUpAll(): Promise<number>
+  readonly metrics: MetricsCoalescer
+}
+
+export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, 'connection'>): SchoolEventsProcessor {
   const { prisma, broadcaster, logger } = deps
+  const metrics = createMetricsCoalescer(deps.config.METRICS_COALESCE_MS, (schoolId, state) =>
+    broadcaster.publish(schoolId, [metricsMessage(state)]),
+  )
+
+  const advance = async (schoolId: number): Promise<ProjectionAdvance | null> => {
+    const result = await advanceProjection(prisma, schoolId)
+    if (!result) return null
+    for (const event of result.applied) broadcaster.publish(schoolId, eventMessages(event))
+    for (const dead of result.deadLettered) {
+      logger.error({ schoolId, ...dead }, 'event skipped: it cannot be applied; kept in dead_letter_events')
+    }
+    if (result.applied.length > 0 || result.deadLettered.length > 0) metrics.update(schoolId, result)
+    return result
+  }
+
+  return {
+    advance,
+    metrics,
+    async catchUpAll() {
+      const lagging = await prisma.$queryRaw<Array<{ id: number }>>`
+        SELECT s.id FROM schools s LEFT JOIN school_dashboard_projections p ON p.school_id = s.id
+        WHERE s.last_event_seq > COALESCE(p.last_seq, 0) ORDER BY s.id`
+      for (const { id } of lagging) {
+        // Each call applies a bounded batch; loop until the projection stops moving.
+        for (let result = await advance(id); result && result.applied.length + result.deadLettered.length > 0; result = await advance(id)) {
+          // keep going
+        }
+      }
+      return lagging.length
+    },
+  }
+}
+
+export interface SchoolEventsWorker {
+  worker: Worker<SchoolEventJob, ProcessedEvent>
+  processor: SchoolEventsProcessor
+  /** Waits for the jobs in hand, takes no more, and sends the coalesced metrics still pending. */
+  close(): Promise<void>
+}
+
+export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): SchoolEventsWorker {
+  const { logger } = deps
+  const processor = createSchoolEventsProcessor(deps)
 
   const process = async (job: Job<SchoolEventJob, ProcessedEvent>): Promise<ProcessedEvent> => {
-    const { eventId } = job.data
-    const log = logger.child({ eventId, jobId: job.id, attempt: job.attemptsMade + 1 })
-    const event = await loadEvent(prisma, eventId)
-    // The job can be seen before its transaction is visible to this connection, or point at a rolled
-    // back event; throwing lets BullMQ retry with backoff, and a lasting miss ends up in the failed set.
-    if (!event) throw new Error(`event ${eventId} is not in the event log`)
-    const messages = await messagesForEvent(prisma, event)
-    broadcaster.publish(event.schoolId, messages)
-    const lagMs = Date.now() - Date.parse(job.data.occurredAt)
-    log.debug({ schoolId: event.schoolId, seq: event.seq, type: event.type, messages: messages.length, lagMs }, 'event broadcast')
-    return { schoolId: event.schoolId, seq: event.seq, messages: messages.length }
+    const { schoolId, seq } = job.data
+    const result = await processor.advance(schoolId)
+    // The school is gone (cascade-deleted with its log): nothing to show anyone.
+    if (!result) return { schoolId, seq, applied: 0 }
+    if (result.lastSeq < seq) throw new EventNotInLogError(job.data, result.lastSeq)
+    logger.debug({ eventId: job.data.eventId, schoolId, seq, applied: result.applied.length, lagMs: Date.now() - Date.parse(job.data.occurredAt) }, 'school event processed')
+    return { schoolId, seq, applied: result.applied.length }
   }
 
   const worker = new Worker<SchoolEventJob, ProcessedEvent>(SCHOOL_EVENTS_QUEUE, process, {
@@ -49,5 +107,12 @@ export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): Worker<Sc
     logger.warn({ err: error, eventId: job?.data.eventId, attemptsMade: job?.attemptsMade }, 'school event job failed'),
   )
   worker.on('error', (error) => logger.error({ err: error }, 'school events worker error'))
-  return worker
+  return {
+    worker,
+    processor,
+    async close() {
+      await worker.close()
+      processor.metrics.flush()
+    },
+  }
 }

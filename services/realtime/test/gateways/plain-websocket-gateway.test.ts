@@ -70,7 +70,8 @@ t.test('accepts an owner and sends connection_established, then the metrics snap
   })
   t.ok(!Number.isNaN(Date.parse(established.ts)), 'ts is a date')
   const snapshot = await client.inbox.next()
-  t.same(snapshot, { type: 'metrics_update', data: SCHOOL_A_METRICS, ts: snapshot.ts, seq: 0 })
+  // The fixture's four memberships are the school's first four events.
+  t.same(snapshot, { type: 'metrics_update', data: SCHOOL_A_METRICS, ts: snapshot.ts, seq: 4 })
 })
 
 t.test('accepts an admin with the token in the query and without the trailing slash', async (t) => {
@@ -83,8 +84,9 @@ t.test('accepts an admin with the token in the query and without the trailing sl
   t.equal((await client.inbox.next()).type, 'metrics_update')
 })
 
-t.test('the snapshot carries the last event sequence of the school', async (t) => {
-  await world.prisma.school.update({ where: { id: fixture.schoolB.id }, data: { lastEventSeq: 41 } })
+t.test('the snapshot carries the sequence of the last event its counters include', async (t) => {
+  await world.prisma.schoolDashboardProjection.update({ where: { schoolId: fixture.schoolB.id }, data: { lastSeq: 41 } })
+  t.teardown(() => world.prisma.schoolDashboardProjection.update({ where: { schoolId: fixture.schoolB.id }, data: { lastSeq: 1 } }))
   const client = await connect(instance.url, fixture.schoolB.id, world.token(fixture.ownerB), 'query')
   await client.inbox.next()
   const snapshot = await client.inbox.next()

@@ -74,7 +74,7 @@ for (const transport of ['websocket', 'polling'] as SocketIoTransport[]) {
         expiredInvitations: 0,
       },
       ts: snapshot.ts,
-      seq: 0,
+      seq: 4,
     })
     client.ping({ at: 1 })
     const pong = await client.inbox.next()

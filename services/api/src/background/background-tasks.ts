@@ -1,0 +1,49 @@
+// The API's background work, run by the process (not by tests that only inject requests): the outbox
+// relay and the invitation expiry sweep. Both start when the app is ready and stop before it closes.
+import type { Queue } from 'bullmq'
+import type { FastifyInstance } from 'fastify'
+import type { ApiConfig } from '@school/config'
+import type { PrismaClient } from '@school/db'
+import type { SchoolEventJob } from '@school/events'
+import type { EventPublisher } from '../domain/event-publisher.js'
+import { expireLapsedInvitations } from '../domain/invitations.js'
+import { relayOutbox } from './outbox-relay.js'
+import { startPeriodicTask, type PeriodicTask } from './periodic-task.js'
+
+export interface BackgroundDeps {
+  config: Pick<ApiConfig, 'OUTBOX_RELAY_INTERVAL_MS' | 'OUTBOX_RELAY_GRACE_MS' | 'INVITATION_EXPIRY_SWEEP_MS'>
+  prisma: PrismaClient
+  queue: Queue<SchoolEventJob>
+  publisher: EventPublisher
+}
+
+export function registerBackgroundTasks(app: FastifyInstance, deps: BackgroundDeps): void {
+  const { config, prisma, queue, publisher } = deps
+  const log = app.log.child({ component: 'background' })
+  const tasks: PeriodicTask[] = []
+  app.addHook('onReady', async () => {
+    tasks.push(
+      startPeriodicTask(
+        'outbox relay',
+        config.OUTBOX_RELAY_INTERVAL_MS,
+        async () => {
+          // Drain in batches while there is a backlog.
+          while ((await relayOutbox({ prisma, queue, graceMs: config.OUTBOX_RELAY_GRACE_MS }, log)) > 0);
+        },
+        log,
+      ),
+      startPeriodicTask(
+        'invitation expiry sweep',
+        config.INVITATION_EXPIRY_SWEEP_MS,
+        async () => {
+          const expired = await expireLapsedInvitations({ prisma, publisher }, log, new Date())
+          if (expired > 0) log.info({ expired }, 'lapsed invitations marked expired')
+        },
+        log,
+      ),
+    )
+  })
+  app.addHook('onClose', async () => {
+    await Promise.all(tasks.map((task) => task.stop()))
+  })
+}

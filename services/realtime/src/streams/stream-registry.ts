@@ -1,0 +1,98 @@
+// Every dashboard stream of this instance, by school, with the source they sync from and the periodic
+// reconciliation that catches up a connection whose broadcast was lost (e.g. during a Redis outage).
+import type { Logger } from 'pino'
+import type { RealtimeConfig } from '@school/config'
+import type { PrismaClient } from '@school/db'
+import { eventsSince, readProjection } from '@school/dashboard'
+import { DashboardStream, type StreamSink, type StreamSource } from './dashboard-stream.js'
+
+export interface StreamRegistry {
+  open(schoolId: number, sink: StreamSink, log: Logger): DashboardStream
+  remove(stream: DashboardStream): void
+  /** Compares every local stream with its school's projection now; resolves once the catch-ups are sent. */
+  reconcileNow(): Promise<void>
+  readonly size: number
+  close(): void
+}
+
+export function createStreamSource(prisma: PrismaClient): StreamSource {
+  return {
+    projection: (schoolId) => readProjection(prisma, schoolId),
+    eventsSince: (schoolId, since, limit) => eventsSince(prisma, schoolId, since, limit),
+    async lastEventSeq(schoolId) {
+      const school = await prisma.school.findUnique({ where: { id: schoolId }, select: { lastEventSeq: true } })
+      return school?.lastEventSeq ?? 0
+    },
+  }
+}
+
+export function createStreamRegistry(deps: {
+  prisma: PrismaClient
+  config: Pick<RealtimeConfig, 'RESUME_MAX_EVENTS' | 'CLIENT_MAX_BUFFERED_BYTES' | 'RECONCILE_INTERVAL_MS'>
+  logger: Logger
+}): StreamRegistry {
+  const { prisma, config, logger } = deps
+  const source = createStreamSource(prisma)
+  const bySchool = new Map<number, Set<DashboardStream>>()
+  // Where each stream stood at the previous tick: one that is behind and has not moved since is stuck,
+  // while one that moved is probably receiving the broadcasts it lacks right now.
+  const seenAt = new WeakMap<DashboardStream, number>()
+  let size = 0
+
+  const reconcileNow = async (onlyStuck = false): Promise<void> => {
+    if (bySchool.size === 0) return
+    const ids = [...bySchool.keys()]
+    const rows = await prisma.schoolDashboardProjection.findMany({
+      where: { schoolId: { in: ids } },
+      select: { schoolId: true, lastSeq: true },
+    })
+    const pending: Array<Promise<void>> = []
+    for (const { schoolId, lastSeq } of rows) {
+      for (const stream of bySchool.get(schoolId) ?? []) {
+        const previous = seenAt.get(stream)
+        seenAt.set(stream, stream.lastEventSeq)
+        if (onlyStuck && previous !== stream.lastEventSeq) continue
+        const caughtUp = stream.reconcile(lastSeq)
+        if (caughtUp) pending.push(caughtUp)
+      }
+    }
+    await Promise.all(pending)
+  }
+
+  const timer = setInterval(() => {
+    reconcileNow(true).catch((error: unknown) => logger.warn({ err: error }, 'stream reconciliation failed'))
+  }, config.RECONCILE_INTERVAL_MS)
+  timer.unref()
+
+  return {
+    open(schoolId, sink, log) {
+      const stream = new DashboardStream(schoolId, sink, source, {
+        maxReplay: config.RESUME_MAX_EVENTS,
+        maxBufferedBytes: config.CLIENT_MAX_BUFFERED_BYTES,
+        onError: (error) => log.error({ err: error }, 'dashboard stream could not sync'),
+      })
+      let streams = bySchool.get(schoolId)
+      if (!streams) bySchool.set(schoolId, (streams = new Set()))
+      streams.add(stream)
+      size += 1
+      return stream
+    },
+    remove(stream) {
+      stream.close()
+      const streams = bySchool.get(stream.schoolId)
+      if (!streams?.delete(stream)) return
+      size -= 1
+      if (streams.size === 0) bySchool.delete(stream.schoolId)
+    },
+    reconcileNow: () => reconcileNow(false),
+    get size() {
+      return size
+    },
+    close() {
+      clearInterval(timer)
+      for (const streams of bySchool.values()) for (const stream of streams) stream.close()
+      bySchool.clear()
+      size = 0
+    },
+  }
+}
