@@ -83,4 +83,11 @@ if is_local "$redis_host" && ! reachable 127.0.0.1 "$redis_port"; then
   wait_reachable 127.0.0.1 "$redis_port" || fail "Redis did not start on 127.0.0.1:$redis_port"
 fi
 
+# --- HAProxy (optional) --------------------------------------------------------------------------------
+# The load balancer of docker-compose.yml, which tests/scale runs for real. Installed only when missing and
+# apt-get is usable; without it those tests stop and say what to install.
+if ! command -v haproxy >/dev/null && can_apt; then
+  apt_install haproxy || say "could not install haproxy (optional; tests/scale needs it)"
+fi
+
 say "ready: PostgreSQL ${pg_host}:${pg_port}, Redis ${redis_host}:${redis_port}"

@@ -91,18 +91,24 @@ export class SocketIoClient implements DashboardClient {
     for (const type of SERVER_MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => this.inbox.push(message))
   }
 
-  /** Connects with `auth: { token, schoolId }`; rejects with the connect_error if refused. */
+  /**
+   * Connects with `auth: { token, schoolId }`; rejects with the connect_error if refused. `default` is the
+   * client's own choice (long-polling, then an upgrade to WebSocket). `withCredentials` keeps cookies
+   * between requests as a browser does, which a load balancer's sticky-session cookie needs.
+   */
   static connect(
     origin: string,
     schoolId: number | string,
     token: string | undefined,
-    transport: 'websocket' | 'polling' = 'websocket',
+    transport: 'websocket' | 'polling' | 'default' = 'websocket',
+    options: { withCredentials?: boolean } = {},
   ): Promise<SocketIoClient> {
     const socket = io(origin, {
-      transports: [transport],
+      transports: transport === 'default' ? ['polling', 'websocket'] : [transport],
       auth: token === undefined ? { schoolId } : { token, schoolId },
       reconnection: false,
       forceNew: true,
+      ...(options.withCredentials ? { withCredentials: true } : {}),
     })
     const client = new SocketIoClient(socket, transport)
     return new Promise((resolve, reject) => {
