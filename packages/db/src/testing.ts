@@ -28,11 +28,12 @@ async function onAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+/** `migrationsDir` lets a test start from an older schema (e.g. to test a data migration). */
+export async function createTestDatabase(label = 'test', options: { migrationsDir?: string } = {}): Promise<TestDatabase> {
   const name = `sd_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`
   await onAdmin((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`))
   const url = withDatabase(baseUrl, name)
-  await applyMigrations(url)
+  await applyMigrations(url, options.migrationsDir ? { migrationsDir: options.migrationsDir } : {})
   return {
     url,
     name,

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtemp, mkdir, writeFile, readFile, readdir, rm } from 'node:fs/promises'
+import { cp, mkdtemp, mkdir, writeFile, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -81,4 +81,38 @@ t.test('ensureDatabase creates a missing database once', async (t) => {
   t.teardown(() => query(withDatabase(base, 'postgres'), `DROP DATABASE IF EXISTS ${name}`))
   t.equal(await ensureDatabase(url), true)
   t.equal(await ensureDatabase(url), false)
+})
+
+t.test('the projection migration gives memberships made before member.joined existed their event', async (t) => {
+  const initOnly = await mkdtemp(join(tmpdir(), 'migrations-'))
+  t.teardown(() => rm(initOnly, { recursive: true, force: true }))
+  await cp(join(defaultMigrationsDir, '20261124000000_init'), join(initOnly, '20261124000000_init'), { recursive: true })
+  const db = await createTestDatabase('migrate_backfill', { migrationsDir: initOnly })
+  t.teardown(db.drop)
+  await query(
+    db.url,
+    `INSERT INTO schools (id, name, last_event_seq) VALUES (1, 'One', 1), (2, 'Two', 0);
+     INSERT INTO users (id, name) VALUES (1, 'Olivia'), (2, 'Sam'), (3, 'Tania');
+     INSERT INTO memberships (user_id, school_id, role) VALUES (1, 1, 'school_owner'), (2, 1, 'student'), (3, 1, 'teacher'), (1, 2, 'school_owner');
+     INSERT INTO domain_events (id, school_id, seq, type, payload)
+       VALUES ('00000000-0000-0000-0000-000000000001', 1, 1, 'student.registered', '{"userId": 2, "name": "Sam", "email": null}')`,
+  )
+  await applyMigrations(db.url)
+  const events = await query<{ school_id: number; seq: number; type: string; payload: { userId: number; role: string; name: string } }>(
+    db.url,
+    'SELECT school_id, seq, type, payload FROM domain_events ORDER BY school_id, seq',
+  )
+  t.same(
+    events.map((e) => [e.school_id, e.seq, e.type, e.payload.userId, e.payload.role ?? null]),
+    [
+      [1, 1, 'student.registered', 2, null],
+      [1, 2, 'member.joined', 1, 'school_owner'],
+      [1, 3, 'member.joined', 3, 'teacher'],
+      [2, 1, 'member.joined', 1, 'school_owner'],
+    ],
+  )
+  t.same(await query(db.url, 'SELECT id, last_event_seq FROM schools ORDER BY id'), [
+    { id: 1, last_event_seq: 3 },
+    { id: 2, last_event_seq: 1 },
+  ])
 })

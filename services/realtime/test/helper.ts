@@ -78,7 +78,8 @@ export interface World {
   inviteSomeone(schoolId: number, email: string, role?: Role): Promise<ProducedEvent>
 }
 
-export async function createWorld(t: Test, label = 'rt'): Promise<World> {
+/** `env` overrides the realtime configuration (e.g. a short RECONCILE_INTERVAL_MS). */
+export async function createWorld(t: Test, label = 'rt', env: Record<string, string> = {}): Promise<World> {
   const steps: Array<() => unknown> = []
   const defer = (step: () => unknown) => void steps.push(step)
   t.teardown(async () => {
@@ -111,6 +112,7 @@ export async function createWorld(t: Test, label = 'rt'): Promise<World> {
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: prefix,
     PORT: '0',
+    ...env,
   })
   const logger = createLogger(config, { pretty: false })
 
