@@ -1,0 +1,109 @@
+// `npm run bench -- <scenario> [--quick] [--rounds N] [--clients N] [--out DIR]`: runs one scenario (or `all`), prints a
+// markdown table and writes the JSON results; `chart <fanout-result.json> <out.svg>` redraws a fanout chart.
+import { readFile, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { renderFanoutSvg } from './charts/fanout-chart.js'
+import { closeOpenWorlds } from './harness/bench-world.js'
+import { pinGenerator } from './harness/pinning.js'
+import { currentLoad, machineInfo, markdownTable, voidReasons, writeResult, type ScenarioResult } from './harness/result-file.js'
+import type { BenchOptions, Scenario } from './harness/scenario.js'
+import { fanoutScenario } from './scenarios/fanout.js'
+import { ingestScenario } from './scenarios/ingest.js'
+import { memoryScenario } from './scenarios/memory.js'
+import { queueScenario } from './scenarios/queue.js'
+
+const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, memoryScenario, queueScenario]
+const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url))
+
+function usage(): string {
+  return [
+    'usage: npm run bench -- <scenario|all> [--quick] [--rounds N] [--clients N] [--out DIR]',
+    '       npm run bench -- chart <fanout-result.json> <out.svg>',
+    '',
+    'scenarios:',
+    ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(8)} ${scenario.description}`),
+    '  (latency, churn and scale-out are not implemented yet)',
+  ].join('\n')
+}
+
+async function runScenario(scenario: Scenario, options: BenchOptions): Promise<ScenarioResult> {
+  const { quick, rounds, outDir } = options
+  const pinning = pinGenerator()
+  const loadBefore = currentLoad()
+  const started = performance.now()
+  const date = new Date().toISOString()
+  const report = await scenario.run(options)
+  const reasons = voidReasons(report)
+  const result: ScenarioResult = {
+    scenario: scenario.name,
+    mode: quick ? 'quick' : 'full',
+    rounds,
+    date,
+    command: `node ${process.argv.slice(1).join(' ')}`,
+    machine: machineInfo(),
+    load: { before: loadBefore, after: currentLoad() },
+    pinning,
+    ...report,
+    voided: reasons.length > 0,
+    voidReasons: reasons,
+    durationSeconds: Math.round((performance.now() - started) / 1000),
+  }
+  const file = await writeResult(result, outDir)
+  console.log(markdownTable(result))
+  console.log(`\nresults: ${file}\n`)
+  return result
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      out: { type: 'string' },
+      clients: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const [command, ...rest] = positionals
+  if (values.help || !command) {
+    console.log(usage())
+    return
+  }
+  if (command === 'chart') {
+    const [input, output] = rest
+    if (!input || !output) throw new Error('chart needs <fanout-result.json> <out.svg>')
+    const result = JSON.parse(await readFile(input, 'utf8')) as ScenarioResult
+    const group = result.groups[0]
+    if (result.scenario !== 'fanout' || !group) throw new Error(`${input} is not a fanout result`)
+    await writeFile(output, renderFanoutSvg(group, `${group.name}, ${result.mode} mode, ${result.date.slice(0, 10)}.`))
+    console.log(`chart: ${output}`)
+    return
+  }
+  const quick = values.quick
+  const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 3
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, not ${values.rounds}`)
+  const outDir = values.out ?? DEFAULT_OUT
+  const chosen = command === 'all' ? SCENARIOS : SCENARIOS.filter((scenario) => scenario.name === command)
+  if (chosen.length === 0) throw new Error(`unknown scenario "${command}"\n\n${usage()}`)
+  const clients = values.clients ? Number(values.clients) : undefined
+  if (clients !== undefined && (!Number.isInteger(clients) || clients < 1)) throw new Error(`--clients must be a positive integer, not ${values.clients}`)
+  for (const scenario of chosen) await runScenario(scenario, { quick, rounds, outDir, clients })
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`[bench] ${signal}: cleaning up`)
+    void closeOpenWorlds().finally(() => process.exit(130))
+  })
+}
+
+main().then(
+  // Open handles (keep-alive agents, client sockets being torn down) must not keep a finished run alive.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,160 @@
+// Many dashboard clients of one school in this process, over the plain WebSocket endpoint or Socket.IO,
+// counting the activity_new messages they receive; a few sampled clients also time each one.
+import WebSocket from 'ws'
+import { io, type Socket } from 'socket.io-client'
+import type { AnyEnvelope } from '@school/events'
+import { sourceAddressFor } from './source-addresses.js'
+
+export type FleetTransport = 'websocket' | 'socket.io'
+
+export interface FleetOptions {
+  transport: FleetTransport
+  /** ws://.../dashboard/ URL for plain clients, the http origin for Socket.IO. */
+  url: string
+  schoolId: number
+  token: string | undefined
+  count: number
+  /** How many clients parse every message to time it (the rest only count). */
+  sampled: number
+  /** Handshakes in flight at once. */
+  connectConcurrency?: number
+}
+
+// Envelopes are serialized with `type` first, so a plain client can count without parsing.
+const ACTIVITY_MARKER = Buffer.from('{"type":"activity_new"')
+
+interface Member {
+  close(): Promise<void>
+}
+
+export class DashboardFleet {
+  /** activity_new messages received by all clients together. */
+  activityReceived = 0
+  /** Receipt time minus the message's `data.occurredAt`, in ms, from the sampled clients. */
+  latencies: number[] = []
+  private readonly members: Member[] = []
+  private waiter: { target: number; resolve: (reached: boolean) => void; timer: NodeJS.Timeout } | undefined
+
+  private constructor(readonly options: FleetOptions) {}
+
+  static async open(options: FleetOptions): Promise<DashboardFleet> {
+    const fleet = new DashboardFleet(options)
+    try {
+      await fleet.grow(options.count)
+    } catch (error) {
+      await fleet.close()
+      throw error
+    }
+    return fleet
+  }
+
+  get size(): number {
+    return this.members.length
+  }
+
+  /** Adds `more` clients, each counted as connected once the server's first message has arrived. */
+  async grow(more: number, totalPlanned = Math.max(this.options.count, this.members.length + more)): Promise<void> {
+    const concurrency = this.options.connectConcurrency ?? 200
+    const start = this.members.length
+    let next = start
+    const end = start + more
+    const workers = Array.from({ length: Math.min(concurrency, more) }, async () => {
+      while (next < end) {
+        const index = next++
+        const member = await this.connect(index, sourceAddressFor(index, totalPlanned))
+        this.members.push(member)
+      }
+    })
+    await Promise.all(workers)
+  }
+
+  /** Resolves true once `target` activity messages have arrived in total, false after `timeoutMs`. */
+  waitForActivity(target: number, timeoutMs: number): Promise<boolean> {
+    if (this.activityReceived >= target) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined
+        resolve(false)
+      }, timeoutMs)
+      this.waiter = { target, resolve, timer }
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.splice(0).map((member) => member.close()))
+  }
+
+  private countActivity(sample: AnyEnvelope | undefined): void {
+    this.activityReceived++
+    if (sample) {
+      const occurredAt = (sample.data as { occurredAt?: string }).occurredAt
+      if (occurredAt) this.latencies.push(Date.now() - Date.parse(occurredAt))
+    }
+    if (this.waiter && this.activityReceived >= this.waiter.target) {
+      clearTimeout(this.waiter.timer)
+      this.waiter.resolve(true)
+      this.waiter = undefined
+    }
+  }
+
+  private connect(index: number, localAddress: string | undefined): Promise<Member> {
+    const sampled = index < this.options.sampled
+    return this.options.transport === 'websocket' ? this.connectPlain(sampled, localAddress) : this.connectSocketIo(sampled, localAddress)
+  }
+
+  private connectPlain(sampled: boolean, localAddress: string | undefined): Promise<Member> {
+    const { token, url } = this.options
+    const socket = new WebSocket(url, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      perMessageDeflate: false,
+      ...(localAddress ? { localAddress } : {}),
+    })
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    const member: Member = {
+      close() {
+        if (socket.readyState !== WebSocket.CLOSED) socket.terminate()
+        return closed
+      },
+    }
+    return new Promise((resolve, reject) => {
+      let welcomed = false
+      socket.on('message', (data: Buffer, isBinary) => {
+        if (!welcomed) {
+          welcomed = true
+          resolve(member)
+        }
+        if (isBinary || data.indexOf(ACTIVITY_MARKER) !== 0) return
+        this.countActivity(sampled ? (JSON.parse(data.toString()) as AnyEnvelope) : undefined)
+      })
+      socket.once('unexpected-response', (_request, response) => reject(new Error(`plain handshake refused with ${response.statusCode}`)))
+      socket.once('error', (error) => {
+        if (!welcomed) reject(error)
+      })
+    })
+  }
+
+  private connectSocketIo(sampled: boolean, localAddress: string | undefined): Promise<Member> {
+    const { token, url, schoolId } = this.options
+    const socket: Socket = io(url, {
+      transports: ['websocket'],
+      auth: { token, schoolId },
+      reconnection: false,
+      forceNew: true,
+      ...(localAddress ? { localAddress } : {}),
+    } as Parameters<typeof io>[1])
+    socket.on('activity_new', (message: AnyEnvelope) => this.countActivity(sampled ? message : undefined))
+    const member: Member = {
+      close() {
+        socket.disconnect()
+        return Promise.resolve()
+      },
+    }
+    return new Promise((resolve, reject) => {
+      socket.once('connection_established', () => resolve(member))
+      socket.once('connect_error', (error) => {
+        socket.close()
+        reject(error)
+      })
+    })
+  }
+}

@@ -1,0 +1,48 @@
+// Runs the arms of one comparison in alternated rounds (A/B/A/B...) so that drift in the machine's load
+// hits every arm alike, and reduces each arm to the median of its rounds.
+import type { Arm, ArmResult, ArmRun, GroupResult, TargetCheck } from './scenario.js'
+import { median } from './statistics.js'
+
+export async function runAlternating(name: string, arms: Arm[], rounds: number): Promise<GroupResult> {
+  const runs = new Map<string, ArmRun[]>(arms.map((arm) => [arm.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const arm of arms) {
+      process.stderr.write(`[bench] ${name}: round ${round + 1}/${rounds}, arm ${arm.name}\n`)
+      const run = await arm.measure(round)
+      runs.get(arm.name)!.push(run)
+    }
+  }
+  return { name, arms: arms.map((arm) => summarise(arm.name, runs.get(arm.name)!)) }
+}
+
+function summarise(name: string, runs: ArmRun[]): ArmResult {
+  const keys = Object.keys(runs[0]?.metrics ?? {})
+  const medians: Record<string, number> = {}
+  for (const key of keys) medians[key] = median(runs.map((run) => run.metrics[key] ?? Number.NaN))
+  return { name, runs, median: medians, generatorCpuMax: Math.max(0, ...runs.map((run) => run.generatorCpu)) }
+}
+
+export function armMedian(group: GroupResult, arm: string, metric: string): number {
+  const found = group.arms.find((candidate) => candidate.name === arm)
+  if (!found) throw new Error(`no arm ${arm} in ${group.name}`)
+  return found.median[metric] ?? Number.NaN
+}
+
+/** ours/baseline of one metric's medians, checked against a target. */
+export function ratioTarget(
+  name: string,
+  group: GroupResult,
+  ours: string,
+  baseline: string,
+  metric: string,
+  comparison: '>=' | '<=',
+  target: number,
+): TargetCheck {
+  const value = armMedian(group, ours, metric) / armMedian(group, baseline, metric)
+  return absoluteTarget(name, value, comparison, target, [`${group.name} / ${ours}`, `${group.name} / ${baseline}`])
+}
+
+export function absoluteTarget(name: string, value: number, comparison: '>=' | '<=', target: number, arms: string[]): TargetCheck {
+  const met = Number.isFinite(value) && (comparison === '>=' ? value >= target : value <= target)
+  return { name, value, comparison, target, met, arms }
+}

@@ -1,0 +1,74 @@
+// The world a scenario runs in: a throwaway migrated database with the fixture schools and users, a private
+// Redis key space, and a stack of cleanups run in reverse order whatever happens.
+import { DEV_JWT_SECRET } from '@school/config'
+import { createPrismaClient, type PrismaClient } from '@school/db'
+import {
+  createFixture,
+  createTestDatabase,
+  deleteRedisKeys,
+  TEST_REDIS_URL,
+  uniqueRedisPrefix,
+  type Fixture,
+} from '@school/test-support'
+import { signAccessToken } from './access-token.js'
+
+export interface BenchWorld {
+  databaseUrl: string
+  redisUrl: string
+  redisPrefix: string
+  prisma: PrismaClient
+  fixture: Fixture
+  /** A token of school A's owner, valid for the run. */
+  ownerToken: string
+  /** The environment both services need. */
+  serviceEnv: Record<string, string>
+  /** Registers a cleanup; cleanups run in reverse order at close(). */
+  defer(cleanup: () => unknown): void
+  close(): Promise<void>
+}
+
+// Worlds not yet closed, so that an interrupted run (Ctrl-C) still drops its database and Redis keys.
+const openWorlds = new Set<BenchWorld>()
+
+export async function closeOpenWorlds(): Promise<void> {
+  await Promise.all([...openWorlds].map((world) => world.close()))
+}
+
+export async function createBenchWorld(label: string): Promise<BenchWorld> {
+  const cleanups: Array<() => unknown> = []
+  const database = await createTestDatabase(`bench_${label}`)
+  cleanups.push(() => database.drop())
+  const redisPrefix = uniqueRedisPrefix(`bench-${label}`)
+  cleanups.push(() => deleteRedisKeys(redisPrefix))
+  const prisma = createPrismaClient(database.url, { maxConnections: 2 })
+  cleanups.push(() => prisma.$disconnect())
+  const fixture = await createFixture(prisma)
+  const world: BenchWorld = {
+    databaseUrl: database.url,
+    redisUrl: TEST_REDIS_URL,
+    redisPrefix,
+    prisma,
+    fixture,
+    ownerToken: signAccessToken(fixture.ownerA),
+    serviceEnv: {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: redisPrefix,
+      JWT_SECRET: DEV_JWT_SECRET,
+      PUBLIC_URL: 'http://127.0.0.1:8000',
+    },
+    defer: (cleanup) => cleanups.push(cleanup),
+    async close() {
+      openWorlds.delete(world)
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup()
+        } catch (error) {
+          console.error('[bench] cleanup failed:', error)
+        }
+      }
+    },
+  }
+  openWorlds.add(world)
+  return world
+}

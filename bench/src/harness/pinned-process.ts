@@ -1,0 +1,95 @@
+// Starts a Node server on the server core with the probe preloaded, waits until it says where it listens
+// (or that it is ready), and can ask it for its memory and CPU time.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { onServerCore } from './pinning.js'
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const PROBE = new URL('../probes/process-probe.js', import.meta.url).href
+
+/** Matches the services' `listening on http://host:port` and the bench servers' own ready lines. */
+const READY_TIMEOUT_MS = 30_000
+const READY = /(?:listening (?:on|at) (http:\/\/[^\s"]+))|bench-ready/
+
+export interface ProbeSample {
+  heapUsed: number
+  rss: number
+  cpuUs: number
+}
+
+export interface PinnedProcess {
+  name: string
+  /** The URL it listens on, or '' for a process that only says it is ready. */
+  url: string
+  child: ChildProcess
+  logs: string[]
+  probe(options?: { gc?: boolean }): Promise<ProbeSample>
+  stop(): Promise<void>
+}
+
+export async function startPinned(name: string, script: string, env: Record<string, string>): Promise<PinnedProcess> {
+  const argv = onServerCore([process.execPath, '--expose-gc', '--import', PROBE, script])
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  })
+  const logs: string[] = []
+  const keep = (line: string) => {
+    logs.push(line)
+    if (logs.length > 200) logs.shift()
+  }
+  createInterface({ input: child.stderr! }).on('line', keep)
+  const exited = once(child, 'exit')
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line)
+      const match = READY.exec(line)
+      if (match) resolve((match[1] ?? '').replace(/\/$/, ''))
+    })
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready:\n${logs.join('\n')}`)))
+    setTimeout(() => reject(new Error(`${name} did not say it was ready within ${READY_TIMEOUT_MS} ms:\n${logs.join('\n')}`)), READY_TIMEOUT_MS).unref()
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL')
+    throw error
+  })
+
+  let nextId = 0
+  return {
+    name,
+    url,
+    child,
+    logs,
+    probe({ gc = false } = {}) {
+      const id = nextId++
+      return new Promise((resolve, reject) => {
+        const onMessage = (message: { type?: string; id?: number } & ProbeSample) => {
+          if (message?.type !== 'bench:probe' || message.id !== id) return
+          child.off('message', onMessage)
+          resolve({ heapUsed: message.heapUsed, rss: message.rss, cpuUs: message.cpuUs })
+        }
+        child.on('message', onMessage)
+        child.send({ type: 'bench:probe', id, gc }, (error) => {
+          if (error) reject(error)
+        })
+      })
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+export function benchScript(relative: string): string {
+  return fileURLToPath(new URL(`../${relative}`, import.meta.url))
+}
+
+export function serviceScript(service: 'api' | 'realtime'): string {
+  return `${REPO_ROOT}services/${service}/dist/server.js`
+}

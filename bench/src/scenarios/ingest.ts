@@ -1,0 +1,100 @@
+// Scenario 1, ingest: POST invitation throughput and p99 through the API (auth, membership check, one
+// transaction, queue.add), against a Fastify route doing a raw `pg` insert + `queue.add`, and a bare JSON route.
+import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
+import { createBenchWorld } from '../harness/bench-world.js'
+import { closedLoop, fixedRate, type LoadTarget } from '../harness/http-load.js'
+import { keepAliveAgent } from '../harness/json-request.js'
+import { benchScript, serviceScript, startPinned, type PinnedProcess } from '../harness/pinned-process.js'
+import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
+
+interface IngestParams {
+  connections: number
+  seconds: number
+  warmupSeconds: number
+  fixedRatePerSecond: number
+}
+
+function params(options: BenchOptions): IngestParams {
+  return options.quick
+    ? { connections: 4, seconds: 1.5, warmupSeconds: 0.5, fixedRatePerSecond: 50 }
+    : { connections: 32, seconds: 10, warmupSeconds: 3, fixedRatePerSecond: 150 }
+}
+
+function ingestArm(name: string, server: PinnedProcess, target: LoadTarget, p: IngestParams): Arm {
+  return {
+    name,
+    async measure() {
+      await closedLoop(target, p.connections, p.warmupSeconds)
+      const before = await server.probe()
+      const closed = await closedLoop(target, p.connections, p.seconds)
+      const after = await server.probe()
+      const open = await fixedRate(target, p.fixedRatePerSecond, p.seconds)
+      return {
+        metrics: {
+          requestsPerSecond: closed.requestsPerSecond,
+          p50Ms: closed.p50Ms,
+          p99Ms: closed.p99Ms,
+          serverCpu: (after.cpuUs - before.cpuUs) / 1e6 / p.seconds,
+          errors: closed.errors + open.errors,
+          fixedRateP50Ms: open.p50Ms,
+          fixedRateP99Ms: open.p99Ms,
+        },
+        generatorCpu: Math.max(closed.generatorCpu, open.generatorCpu),
+        detail: { closed, open },
+      }
+    },
+  }
+}
+
+export const ingestScenario: Scenario = {
+  name: 'ingest',
+  description: 'POST invitation throughput and p99: the API vs raw pg insert + queue.add vs a bare Fastify route',
+  async run(options): Promise<ScenarioReport> {
+    const p = params(options)
+    const world = await createBenchWorld('ingest')
+    try {
+      const [api, baselines] = await Promise.all([
+        startPinned('api', serviceScript('api'), { ...world.serviceEnv, LOG_LEVEL: 'info' }),
+        startPinned('ingest-baselines', benchScript('servers/ingest-baselines.js'), world.serviceEnv),
+      ])
+      world.defer(() => Promise.all([api.stop(), baselines.stop()]))
+      const schoolId = world.fixture.schoolA.id
+      let serial = 0
+      const invitation = () => ({ email: `bench-${serial++}@example.test`, role: 'teacher' })
+      const agent = keepAliveAgent(p.connections)
+      const group = await runAlternating(
+        `${p.connections} connections, fixed rate ${p.fixedRatePerSecond}/s`,
+        [
+          ingestArm('api invitations', api, {
+            agent,
+            url: `${api.url}/api/accounts/schools/${schoolId}/invitations/`,
+            headers: { authorization: `Bearer ${world.ownerToken}` },
+            body: invitation,
+            expectStatus: 201,
+          }, p),
+          ingestArm('raw pg + queue.add', baselines, { agent, url: `${baselines.url}/raw-pg/schools/${schoolId}/invitations`, headers: {}, body: invitation, expectStatus: 201 }, p),
+          ingestArm('bare fastify', baselines, { agent, url: `${baselines.url}/bare`, headers: {}, body: () => ({}), expectStatus: 201 }, p),
+        ],
+        options.rounds,
+      )
+      return {
+        groups: [group],
+        targets: [
+          ratioTarget('api / raw pg, requests/s', group, 'api invitations', 'raw pg + queue.add', 'requestsPerSecond', '>=', 0.75),
+          ratioTarget('api / raw pg, p99', group, 'api invitations', 'raw pg + queue.add', 'p99Ms', '<=', 1.5),
+          ratioTarget('api / raw pg, p99 at fixed rate', group, 'api invitations', 'raw pg + queue.add', 'fixedRateP99Ms', '<=', 1.5),
+        ],
+        voidOnSaturation: true,
+        params: { ...p },
+        notes: [
+          'Load from this process (node:http keep-alive, closed loop then a fixed arrival rate); autocannon is not installed in this workspace.',
+          'The API logs at info (one line per request) as in production; the baselines do not log.',
+          'serverCpu is the share of its core the server process used during the closed loop; low values mean it waits (database, locks), not computes.',
+          'No realtime worker runs: jobs accumulate in the queue, as they would while the worker lags.',
+        ],
+      }
+    } finally {
+      await world.close()
+    }
+  },
+}

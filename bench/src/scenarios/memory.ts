@@ -1,0 +1,118 @@
+// Scenario 4, memory per connection: ramps idle authenticated dashboard connections, and after every step
+// forces a full GC in the server and records its heap and RSS. Baseline: a bare `ws` server.
+import { DashboardFleet, type FleetTransport } from '../clients/dashboard-fleet.js'
+import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
+import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
+import { startCpuWindow } from '../harness/generator-cpu.js'
+import { benchScript, serviceScript, startPinned } from '../harness/pinned-process.js'
+import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
+
+interface MemoryParams {
+  connections: number
+  step: number
+}
+
+export interface MemorySample {
+  connections: number
+  heapUsed: number
+  rss: number
+}
+
+function params(options: BenchOptions): MemoryParams {
+  const p = options.quick ? { connections: 200, step: 50 } : { connections: 40_000, step: 5_000 }
+  return options.clients ? { ...p, connections: options.clients } : p
+}
+
+function memoryArm(name: string, transport: FleetTransport, server: 'realtime' | 'bare', world: BenchWorld, p: MemoryParams): Arm {
+  return {
+    name,
+    async measure() {
+      const process = server === 'realtime'
+        ? await startPinned('realtime', serviceScript('realtime'), world.serviceEnv)
+        : await startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {})
+      const url =
+        server === 'bare'
+          ? `${process.url.replace(/^http/, 'ws')}/ws`
+          : transport === 'socket.io'
+            ? process.url
+            : `${process.url.replace(/^http/, 'ws')}/ws/schools/${world.fixture.schoolA.id}/dashboard/`
+      const fleet = await DashboardFleet.open({
+        transport,
+        url,
+        schoolId: world.fixture.schoolA.id,
+        token: world.ownerToken,
+        count: 0,
+        sampled: 0,
+      })
+      const cpu = startCpuWindow()
+      try {
+        // Warm-up: one step's worth of connections opened and closed first, so lazily built state is in place.
+        await fleet.grow(Math.min(p.step, 100), p.connections)
+        await fleet.close()
+        const base = await process.probe({ gc: true })
+        const samples: MemorySample[] = [{ connections: 0, heapUsed: base.heapUsed, rss: base.rss }]
+        while (fleet.size < p.connections) {
+          await fleet.grow(Math.min(p.step, p.connections - fleet.size), p.connections)
+          const sample = await process.probe({ gc: true })
+          samples.push({ connections: fleet.size, heapUsed: sample.heapUsed, rss: sample.rss })
+          globalThis.process.stderr.write(
+            `[bench]   ${name}: ${fleet.size} connections, heap ${(sample.heapUsed / 2 ** 20).toFixed(1)} MiB, rss ${(sample.rss / 2 ** 20).toFixed(1)} MiB\n`,
+          )
+        }
+        const last = samples.at(-1)!
+        return {
+          metrics: {
+            connections: last.connections,
+            heapBytesPerConnection: (last.heapUsed - base.heapUsed) / last.connections,
+            rssBytesPerConnection: (last.rss - base.rss) / last.connections,
+            rssMiB: last.rss / 2 ** 20,
+          },
+          generatorCpu: cpu().share,
+          detail: { samples },
+        }
+      } finally {
+        await fleet.close()
+        await process.stop()
+      }
+    },
+  }
+}
+
+export const memoryScenario: Scenario = {
+  name: 'memory',
+  description: 'heap and RSS per idle authenticated connection: realtime (plain WebSocket, Socket.IO) vs a bare ws server',
+  async run(options): Promise<ScenarioReport> {
+    const p = params(options)
+    const world = await createBenchWorld('memory')
+    try {
+      const group = await runAlternating(
+        `${p.connections} idle connections`,
+        [
+          memoryArm('realtime websocket', 'websocket', 'realtime', world, p),
+          memoryArm('realtime socket.io', 'socket.io', 'realtime', world, p),
+          memoryArm('bare ws', 'websocket', 'bare', world, p),
+        ],
+        options.rounds,
+      )
+      return {
+        groups: [group],
+        targets: [
+          ratioTarget('websocket heap/conn vs bare ws', group, 'realtime websocket', 'bare ws', 'heapBytesPerConnection', '<=', 1.5),
+          ratioTarget('socket.io heap/conn vs bare ws', group, 'realtime socket.io', 'bare ws', 'heapBytesPerConnection', '<=', 1.5),
+          absoluteTarget('websocket RSS KB/conn', armMedian(group, 'realtime websocket', 'rssBytesPerConnection') / 1024, '<=', 12, [`${group.name} / realtime websocket`]),
+          absoluteTarget('socket.io RSS KB/conn', armMedian(group, 'realtime socket.io', 'rssBytesPerConnection') / 1024, '<=', 12, [`${group.name} / realtime socket.io`]),
+        ],
+        // Nothing here is timed, so a busy generator cannot skew it.
+        voidOnSaturation: false,
+        params: { ...p },
+        notes: [
+          'A fresh server per arm and round; per-connection figures are (last sample - empty server) / connections, both after gc().',
+          'The server is sampled through a preloaded probe (node --expose-gc --import probes/process-probe.js); the services are unchanged.',
+          'The bare ws baseline accepts any upgrade without authentication and keeps only a Set of sockets.',
+        ],
+      }
+    } finally {
+      await world.close()
+    }
+  },
+}

@@ -1,0 +1,73 @@
+// The baseline for fanout and memory: a minimal `ws` server that accepts any upgrade, and on each
+// POST /publish serializes the messages of one event once and sends them to every client.
+import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import { WebSocketServer, WebSocket } from 'ws'
+import { envelope, type SchoolMetrics } from '@school/events'
+
+const clients = new Set<WebSocket>()
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+const metrics: SchoolMetrics = {
+  students: 0,
+  teachers: 1,
+  admins: 2,
+  classes: 0,
+  pendingInvitations: 0,
+  acceptedInvitations: 0,
+  declinedInvitations: 0,
+  cancelledInvitations: 0,
+  expiredInvitations: 0,
+}
+let seq = 0
+
+function broadcast(frame: string): void {
+  for (const client of clients) if (client.readyState === WebSocket.OPEN) client.send(frame)
+}
+
+const server = createServer((request, response) => {
+  if (request.method === 'POST' && request.url === '/publish') {
+    request.resume()
+    request.on('end', () => {
+      // The same two messages the realtime service sends for a student registration.
+      seq++
+      metrics.students++
+      const eventId = randomUUID()
+      const occurredAt = new Date().toISOString()
+      const activity = envelope(
+        'activity_new',
+        { id: eventId, seq, type: 'student.registered', actor: { id: 1, name: 'Olivia Owner' }, summary: `Olivia Owner registered student Student ${seq}`, occurredAt },
+        { eventId, seq },
+      )
+      broadcast(JSON.stringify(activity))
+      broadcast(JSON.stringify(envelope('metrics_update', metrics, { eventId, seq })))
+      response.writeHead(204).end()
+    })
+    return
+  }
+  response.writeHead(404).end()
+})
+
+server.on('upgrade', (request, socket, head) => {
+  wss.handleUpgrade(request, socket, head, (ws) => {
+    clients.add(ws)
+    ws.on('close', () => clients.delete(ws))
+    ws.on('error', () => clients.delete(ws))
+    ws.send(
+      JSON.stringify(
+        envelope('connection_established', { schoolId: 1, transport: 'websocket', user: { id: 1, email: null, name: 'Olivia Owner', role: 'school_owner' } }),
+      ),
+    )
+  })
+})
+
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  console.log(`bare-ws listening on http://${process.env.HOST ?? '127.0.0.1'}:${port}`)
+})
+
+process.on('SIGTERM', () => {
+  for (const client of clients) client.terminate()
+  server.close(() => process.exit(0))
+  server.closeAllConnections()
+})

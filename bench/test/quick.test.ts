@@ -1,0 +1,65 @@
+// Runs two scenarios end to end in --quick mode through the CLI, as CI does, so the bench cannot rot:
+// checks the JSON results have every arm, finite medians and finite ratios (no performance thresholds).
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t, { type Test } from 'tap'
+import type { ScenarioResult } from '../src/harness/result-file.js'
+
+const run = promisify(execFile)
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+async function runQuick(scenario: string, outDir: string): Promise<{ result: ScenarioResult; stdout: string }> {
+  const { stdout } = await run(process.execPath, [CLI, scenario, '--quick', '--out', outDir], { timeout: 90_000 })
+  const files = (await readdir(outDir)).filter((file) => file.startsWith(`${scenario}-quick-`) && file.endsWith('.json'))
+  if (files.length !== 1) throw new Error(`expected one ${scenario} result in ${outDir}, found ${files.join(', ')}`)
+  return { result: JSON.parse(await readFile(join(outDir, files[0]!), 'utf8')) as ScenarioResult, stdout }
+}
+
+function checkShape(t: Test, result: ScenarioResult, scenario: string, arms: string[], metrics: string[]): void {
+  t.equal(result.scenario, scenario)
+  t.equal(result.mode, 'quick')
+  t.equal(result.rounds, 1)
+  t.match(result.machine, { cpu: String, cores: Number, node: process.version })
+  t.ok(Number.isFinite(result.load.before) && Number.isFinite(result.load.after), 'records the load around the run')
+  t.type(result.voided, 'boolean')
+  const group = result.groups[0]!
+  t.same(
+    group.arms.map((arm) => arm.name),
+    arms,
+  )
+  for (const arm of group.arms) {
+    t.equal(arm.runs.length, 1, `${arm.name} ran once`)
+    for (const metric of metrics) t.ok(Number.isFinite(arm.median[metric]), `${arm.name} ${metric} = ${arm.median[metric]}`)
+    t.ok(arm.generatorCpuMax >= 0 && Number.isFinite(arm.generatorCpuMax), `${arm.name} generator CPU is accounted`)
+  }
+  t.ok(result.targets.length > 0, 'checks targets')
+  for (const target of result.targets) t.ok(Number.isFinite(target.value), `${target.name} = ${target.value}`)
+}
+
+t.before(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the bench first (npx turbo run build --filter=@school/bench)`)
+})
+
+t.test('fanout --quick delivers every message on all three arms and draws its chart', async (t) => {
+  const outDir = t.testdir()
+  const { result, stdout } = await runQuick('fanout', outDir)
+  checkShape(t, result, 'fanout', ['realtime socket.io', 'realtime websocket', 'bare ws'], ['maxEventsPerSecond', 'deliveredPerSecond', 'p99AtMaxMs'])
+  for (const arm of result.groups[0]!.arms) t.ok(arm.median.deliveredPerSecond! > 0, `${arm.name} delivered messages`)
+  t.match(stdout, /\| realtime websocket \|/, 'prints a markdown table')
+  t.ok((await readdir(outDir)).some((file) => file.endsWith('.svg')), 'writes an SVG chart')
+})
+
+t.test('memory --quick samples the heap and RSS of each server', async (t) => {
+  const outDir = t.testdir()
+  const { result } = await runQuick('memory', outDir)
+  checkShape(t, result, 'memory', ['realtime websocket', 'realtime socket.io', 'bare ws'], ['connections', 'heapBytesPerConnection', 'rssBytesPerConnection'])
+  for (const arm of result.groups[0]!.arms) {
+    t.equal(arm.median.connections, 200, `${arm.name} reached every connection`)
+    const samples = (arm.runs[0]!.detail as { samples: unknown[] }).samples
+    t.equal(samples.length, 5, 'a sample when empty and after each step')
+  }
+})
