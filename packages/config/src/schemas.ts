@@ -58,6 +58,8 @@ export const realtimeConfigSchema = Type.Object({
   RESUME_MAX_EVENTS: Type.Integer({ minimum: 0, maximum: 100_000, default: 1000 }),
   // How often connections that fell behind the projection (a broadcast lost in a Redis outage) are caught up.
   RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 2000 }),
+  // How often projections lagging the log are caught up without a job (a job lost with Redis's memory).
+  CATCH_UP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
   // Bytes queued for one connection before it counts as stalled and is dropped (close 4008).
   CLIENT_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
 })

@@ -20,6 +20,7 @@ export function toDomainEvent(row: EventRowWithActor): DomainEvent {
     actor: row.actor,
     payload: row.payload as unknown as DomainEvent['payload'],
     occurredAt: row.occurredAt,
+    correlationId: row.correlationId,
   }
 }
 

@@ -21,6 +21,8 @@ export interface NewDomainEvent {
   type: string
   actorId: number | null
   payload: Prisma.InputJsonObject
+  /** The request that caused it, when there is one. */
+  correlationId?: string | null
 }
 
 export interface InsertedDomainEvent {

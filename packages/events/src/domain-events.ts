@@ -64,4 +64,6 @@ export interface DomainEvent<T extends DomainEventType = DomainEventType> {
   actor: { id: number; name: string } | null
   payload: DomainEventPayloads[T]
   occurredAt: Date
+  /** The id of the request that caused it (for logs), when there was one. */
+  correlationId?: string | null
 }

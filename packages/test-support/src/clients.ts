@@ -22,9 +22,16 @@ const SERVER_MESSAGE_TYPES: ServerMessageType[] = [
   'metrics_update',
   'activity_new',
   'invitation_status_update',
+  'resume_unavailable',
   'pong',
   'error',
 ]
+
+/** What a client may ask of the server when it connects. */
+export interface ResumeOptions {
+  /** Resume after this sequence number (the last event seen); sent as is, so malformed values can be tried. */
+  since?: number | string
+}
 
 export class PlainClient implements DashboardClient {
   readonly kind = 'websocket'
@@ -41,9 +48,13 @@ export class PlainClient implements DashboardClient {
     schoolId: number | string,
     token?: string,
     via: 'header' | 'query' = 'header',
+    options: ResumeOptions = {},
   ): Promise<PlainClient> {
     const base = `${origin.replace(/^http/, 'ws')}/ws/schools/${schoolId}/dashboard/`
-    const url = token && via === 'query' ? `${base}?token=${encodeURIComponent(token)}` : base
+    const query = new URLSearchParams()
+    if (token && via === 'query') query.set('token', token)
+    if (options.since !== undefined) query.set('since', String(options.since))
+    const url = query.toString() === '' ? base : `${base}?${query.toString()}`
     const headers = token && via === 'header' ? { Authorization: `Bearer ${token}` } : {}
     const socket = new WebSocket(url, { headers })
     const client = new PlainClient(socket)
@@ -65,6 +76,12 @@ export class PlainClient implements DashboardClient {
 
   ping(data: unknown): void {
     this.socket.send(JSON.stringify({ type: 'ping', data }))
+  }
+
+  /** Resolves once the connection is closed, by either side (at once if it is already). */
+  closed(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve()
+    return new Promise((resolve) => this.socket.once('close', () => resolve()))
   }
 
   sendRaw(data: string | Buffer): void {
@@ -101,11 +118,12 @@ export class SocketIoClient implements DashboardClient {
     schoolId: number | string,
     token: string | undefined,
     transport: 'websocket' | 'polling' | 'default' = 'websocket',
-    options: { withCredentials?: boolean } = {},
+    options: { withCredentials?: boolean } & ResumeOptions = {},
   ): Promise<SocketIoClient> {
+    const since = options.since === undefined ? {} : { since: options.since }
     const socket = io(origin, {
       transports: transport === 'default' ? ['polling', 'websocket'] : [transport],
-      auth: token === undefined ? { schoolId } : { token, schoolId },
+      auth: token === undefined ? { schoolId, ...since } : { token, schoolId, ...since },
       reconnection: false,
       forceNew: true,
       ...(options.withCredentials ? { withCredentials: true } : {}),
@@ -122,6 +140,12 @@ export class SocketIoClient implements DashboardClient {
 
   ping(data: unknown): void {
     this.socket.emit('ping', data)
+  }
+
+  /** Resolves once the client is disconnected, by either side (at once if it is already). */
+  closed(): Promise<void> {
+    if (this.socket.disconnected) return Promise.resolve()
+    return new Promise((resolve) => this.socket.once('disconnect', () => resolve()))
   }
 
   close(): Promise<void> {

@@ -3,3 +3,4 @@
 export { createTestDatabase, type TestDatabase } from '@school/db/testing'
 export { uniqueRedisPrefix, deleteRedisKeys, TEST_REDIS_URL } from './redis.js'
 export { createFixture, type Fixture, type FixtureUser } from './fixture.js'
+export { startTcpProxy, throughProxy, type TcpProxy } from './tcp-proxy.js'

@@ -80,14 +80,38 @@ export async function startService(name: 'api' | 'realtime', env: Record<string,
   }
 }
 
+export interface SystemOptions {
+  /** Environment added for both services (e.g. a shorter interval). */
+  env?: Record<string, string>
+  /** Environment added for the API only. */
+  apiEnv?: Record<string, string>
+  /** Environment added for the realtime service only. */
+  realtimeEnv?: Record<string, string>
+  /** The Redis both services use and whose keys are deleted at the end (default TEST_REDIS_URL). */
+  redisUrl?: string
+}
+
 export interface RunningSystem {
   /** The one public origin, e.g. http://127.0.0.1:41234 */
   origin: string
+  /** The API process the origin currently routes to (a new one after restart('api')). */
   api: ServiceProcess
+  /** The realtime process the origin currently routes to (a new one after restart('realtime')). */
   realtime: ServiceProcess
   prisma: PrismaClient
   fixture: Fixture
   redisPrefix: string
+  /** The Redis the services were started against. */
+  redisUrl: string
+  /**
+   * Replaces a service: stops the current process (SIGTERM unless told otherwise; a no-op if it is gone
+   * already), starts a new one on the same database and Redis prefix with `env` added, and routes the
+   * origin to it. The new process is stopped at teardown like the first.
+   */
+  restart(
+    name: 'api' | 'realtime',
+    options?: { signal?: NodeJS.Signals; env?: Record<string, string> },
+  ): Promise<ServiceProcess>
   /** POST/GET/DELETE JSON through the public origin. */
   request(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>
   login(user: FixtureUser): Promise<string>
@@ -95,7 +119,7 @@ export interface RunningSystem {
   signToken(claims: Record<string, unknown>, options?: { expiresIn?: number; key?: string }): string
 }
 
-export async function startSystem(t: { teardown: Teardown }, label: string): Promise<RunningSystem> {
+export async function startSystem(t: { teardown: Teardown }, label: string, options: SystemOptions = {}): Promise<RunningSystem> {
   const teardown = cleanupStack(t.teardown.bind(t))
   const database = await createTestDatabase(label)
   teardown(() => database.drop())
@@ -103,7 +127,8 @@ export async function startSystem(t: { teardown: Teardown }, label: string): Pro
   teardown(() => prisma.$disconnect())
   const fixture = await createFixture(prisma)
   const redisPrefix = uniqueRedisPrefix(label)
-  teardown(() => deleteRedisKeys(redisPrefix))
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL
+  teardown(() => deleteRedisKeys(redisPrefix, redisUrl))
 
   // The proxy listens first so that the API can be told the public origin for its links.
   const upstreams = { api: '', realtime: '' }
@@ -118,15 +143,25 @@ export async function startSystem(t: { teardown: Teardown }, label: string): Pro
 
   const env = {
     DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: redisUrl,
     REDIS_PREFIX: redisPrefix,
     JWT_SECRET: DEV_JWT_SECRET,
     PUBLIC_URL: origin,
+    ...options.env,
   }
-  const [api, realtime] = await Promise.all([startService('api', env), startService('realtime', env)])
-  teardown(() => Promise.all([api.stop(), realtime.stop()]))
-  upstreams.api = api.url
-  upstreams.realtime = realtime.url
+  const envOf = { api: { ...env, ...options.apiEnv }, realtime: { ...env, ...options.realtimeEnv } }
+  // Every process ever started, so that teardown stops the replaced ones a test left running too.
+  const started: ServiceProcess[] = []
+  teardown(() => Promise.all(started.map((service) => service.stop())))
+  const launch = async (name: 'api' | 'realtime', extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
+    const service = await startService(name, { ...envOf[name], ...extraEnv })
+    started.push(service)
+    upstreams[name] = service.url
+    return service
+  }
+  const current = Object.fromEntries(
+    await Promise.all((['api', 'realtime'] as const).map(async (name) => [name, await launch(name)] as const)),
+  ) as Record<'api' | 'realtime', ServiceProcess>
 
   const request: RunningSystem['request'] = async (method, path, options = {}) => {
     const headers: Record<string, string> = {}
@@ -144,11 +179,21 @@ export async function startSystem(t: { teardown: Teardown }, label: string): Pro
   const settings = { JWT_SECRET: DEV_JWT_SECRET, JWT_ISSUER: 'school-dashboard', JWT_AUDIENCE: 'school-dashboard' }
   return {
     origin,
-    api,
-    realtime,
+    get api() {
+      return current.api
+    },
+    get realtime() {
+      return current.realtime
+    },
     prisma,
     fixture,
     redisPrefix,
+    redisUrl,
+    async restart(name, restartOptions = {}) {
+      await current[name].stop(restartOptions.signal)
+      current[name] = await launch(name, restartOptions.env)
+      return current[name]
+    },
     request,
     async login(user) {
       const { status, body } = await request('POST', '/api/auth/login', { body: { email: user.email, password: user.password } })

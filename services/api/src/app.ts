@@ -1,6 +1,7 @@
 // Builds the API from its dependencies, without listening: server.ts runs it, tests inject into it.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Queue } from 'bullmq'
+import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import type { ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
@@ -10,6 +11,7 @@ import { createEventPublisher } from './domain/event-publisher.js'
 import { loggerOptions, type LogDestination } from './logging.js'
 import authPlugin from './plugins/auth.js'
 import errorsPlugin from './plugins/errors.js'
+import metricsPlugin, { createApiMetrics } from './plugins/metrics.js'
 import authRoutes from './routes/auth/index.js'
 import classRoutes from './routes/classes/index.js'
 import dashboardRoutes from './routes/dashboard/index.js'
@@ -37,6 +39,13 @@ export const DEFAULT_ENQUEUE_TIMEOUT_MS = 2_000
 export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS, backgroundTasks = false }: AppDeps) {
   const app = Fastify({
     logger: loggerOptions(logger?.level ?? config.LOG_LEVEL, logger?.destination),
+    // The correlation id: a caller's X-Request-Id when it is a sane token, else a fresh UUID. It follows
+    // the request into its domain events (correlation_id), the queue and the realtime service's logs.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID()
+    },
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.BODY_LIMIT_BYTES,
   })
@@ -46,10 +55,12 @@ export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEF
   // BullMQ re-emits connection errors; unheard, an 'error' event would crash the process.
   queue.on('error', (error) => app.log.warn({ err: error }, 'school-events queue connection error'))
 
-  const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs })
+  const metrics = createApiMetrics({ prisma, queue })
+  const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs, metrics })
   const routeDeps: RouteDeps = { config, prisma, publisher }
 
-  if (backgroundTasks) registerBackgroundTasks(app, { config, prisma, queue, publisher })
+  if (backgroundTasks) registerBackgroundTasks(app, { config, prisma, queue, publisher, metrics })
+  app.register(metricsPlugin, { metrics })
   app.register(errorsPlugin)
   app.register(authPlugin, { config, prisma })
   app.register(healthRoutes)

@@ -16,6 +16,8 @@ import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
 import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
+import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
+import type { DependencyChecks } from '@school/observability'
 
 export interface RealtimeDeps {
   config: RealtimeConfig
@@ -25,6 +27,8 @@ export interface RealtimeDeps {
   logger: Logger
   /** Heartbeat of plain WebSocket connections (default 30 s). */
   heartbeatIntervalMs?: number
+  /** The process's instruments; a private set is made when absent (tests). */
+  metrics?: RealtimeMetrics
 }
 
 export interface Realtime {
@@ -33,6 +37,7 @@ export interface Realtime {
   bridge: AdapterBridge
   plain: PlainWebSocketGateway
   streams: StreamRegistry
+  metrics: RealtimeMetrics
   /**
    * Tells every client to reconnect (plain WebSocket: close 1012; Socket.IO: the transport closes, so
    * clients reconnect on their own) and detaches from Redis. Socket.IO's close also closes the http.Server.
@@ -41,6 +46,17 @@ export interface Realtime {
 }
 
 const SOCKET_IO_PATH = '/socket.io/'
+
+/** What this instance needs to serve: the database and both adapter connections to Redis. */
+export function realtimeDependencies(prisma: PrismaClient, redis: { pub: Redis; sub: Redis }): DependencyChecks {
+  return {
+    database: () => prisma.$queryRaw`SELECT 1`,
+    redis: () => redis.pub.ping(),
+    'redis-subscriber': async () => {
+      if (redis.sub.status !== 'ready') throw new Error(`subscriber connection is ${redis.sub.status}`)
+    },
+  }
+}
 
 export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Realtime {
   const { config, prisma, redis, logger } = deps
@@ -62,7 +78,8 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   })
 
   const handshake = createHandshake({ config, prisma })
-  const streams = createStreamRegistry({ prisma, config, logger })
+  const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
+  const streams = createStreamRegistry({ prisma, config, logger, metrics })
   const shared = {
     handshake,
     logger,
@@ -85,12 +102,18 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     ...(deps.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: deps.heartbeatIntervalMs } : {}),
   })
 
+  metrics.observe({
+    connections: () => ({ websocket: plain.size, 'socket.io': io.of('/').sockets.size }),
+    schools: () => streams.schools,
+  })
+
   return {
     io,
-    broadcaster: createBroadcaster(io),
+    broadcaster: createBroadcaster(io, (type) => metrics.broadcasts.inc({ type })),
     bridge,
     plain,
     streams,
+    metrics,
     async close() {
       await plain.close()
       await io.close()

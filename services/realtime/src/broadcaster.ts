@@ -10,13 +10,16 @@ export interface Broadcaster {
 
 type Emit = (type: string, message: AnyEnvelope) => boolean
 
-export function createBroadcaster(io: DashboardServer): Broadcaster {
+export function createBroadcaster(io: DashboardServer, onEmit: (type: string) => void = () => {}): Broadcaster {
   return {
     publish(schoolId, messages) {
       const room = io.to(dashboardRoom(schoolId))
       // The union of envelopes does not narrow against the typed event map; each type maps to its own envelope.
       const emit = room.emit.bind(room) as Emit
-      for (const message of messages) emit(message.type, message)
+      for (const message of messages) {
+        emit(message.type, message)
+        onEmit(message.type)
+      }
     },
   }
 }

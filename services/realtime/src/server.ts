@@ -4,8 +4,9 @@ import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { ConfigError, loadConfig, realtimeConfigSchema, type RealtimeConfig } from '@school/config'
 import { createPrismaClient } from '@school/db'
-import { createRealtime } from './app.js'
-import { handleHttpRequest } from './http-handler.js'
+import { createRealtime, realtimeDependencies } from './app.js'
+import { createRealtimeMetrics } from './operations/realtime-metrics.js'
+import { createHttpHandler } from './http-handler.js'
 import { createLogger } from './logger.js'
 import { createRealtimeRedis } from './redis-connections.js'
 import { startSchoolEventsWorker } from './worker/school-events-worker.js'
@@ -30,14 +31,17 @@ async function main(): Promise<void> {
   const logger = createLogger(config)
   const prisma = createPrismaClient(config.DATABASE_URL)
   const redis = createRealtimeRedis(config.REDIS_URL, logger)
-  const httpServer = createServer(handleHttpRequest)
-  const realtime = createRealtime(httpServer, { config, prisma, redis, logger })
+  const metrics = createRealtimeMetrics(realtimeDependencies(prisma, redis))
+  let stopping = false
+  const httpServer = createServer(createHttpHandler(metrics, () => !stopping && events.worker.isRunning()))
+  const realtime = createRealtime(httpServer, { config, prisma, redis, logger, metrics })
   const events = startSchoolEventsWorker({
     config,
     prisma,
     broadcaster: realtime.broadcaster,
     connection: redis.worker,
     logger,
+    metrics,
   })
 
   // Events committed while no worker ran (a crash, a deploy) are applied and broadcast before the first
@@ -51,7 +55,6 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.PORT
   logger.info(`realtime listening on http://${config.HOST}:${port}`)
 
-  let stopping = false
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return
     stopping = true

@@ -6,6 +6,7 @@ import type { ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
 import type { EventPublisher } from '../domain/event-publisher.js'
+import type { ApiMetrics } from '../plugins/metrics.js'
 import { expireLapsedInvitations } from '../domain/invitations.js'
 import { relayOutbox } from './outbox-relay.js'
 import { startPeriodicTask, type PeriodicTask } from './periodic-task.js'
@@ -15,10 +16,11 @@ export interface BackgroundDeps {
   prisma: PrismaClient
   queue: Queue<SchoolEventJob>
   publisher: EventPublisher
+  metrics: Pick<ApiMetrics, 'eventsEnqueued'>
 }
 
 export function registerBackgroundTasks(app: FastifyInstance, deps: BackgroundDeps): void {
-  const { config, prisma, queue, publisher } = deps
+  const { config, prisma, queue, publisher, metrics } = deps
   const log = app.log.child({ component: 'background' })
   const tasks: PeriodicTask[] = []
   app.addHook('onReady', async () => {
@@ -28,7 +30,11 @@ export function registerBackgroundTasks(app: FastifyInstance, deps: BackgroundDe
         config.OUTBOX_RELAY_INTERVAL_MS,
         async () => {
           // Drain in batches while there is a backlog.
-          while ((await relayOutbox({ prisma, queue, graceMs: config.OUTBOX_RELAY_GRACE_MS }, log)) > 0);
+          for (;;) {
+            const relayed = await relayOutbox({ prisma, queue, graceMs: config.OUTBOX_RELAY_GRACE_MS }, log)
+            if (relayed === 0) break
+            metrics.eventsEnqueued.inc({ by: 'relay' }, relayed)
+          }
         },
         log,
       ),

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
 import type { PrismaClient } from '@school/db'
 import { SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
+import type { ApiMetrics } from '../plugins/metrics.js'
 import type { AppendedEvent } from './school-log.js'
 
 export interface EventPublisher {
@@ -16,6 +17,7 @@ export interface EventPublisherDeps {
   prisma: PrismaClient
   /** Longest a request waits for Redis; a Queue that never connected waits forever otherwise. */
   timeoutMs: number
+  metrics: Pick<ApiMetrics, 'eventsEnqueued' | 'enqueueFailures'>
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -36,7 +38,7 @@ export function toJob(event: AppendedEvent): SchoolEventJob {
   }
 }
 
-export function createEventPublisher({ queue, prisma, timeoutMs }: EventPublisherDeps): EventPublisher {
+export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: EventPublisherDeps): EventPublisher {
   return {
     async publish(events, log) {
       for (const [index, event] of events.entries()) {
@@ -44,6 +46,7 @@ export function createEventPublisher({ queue, prisma, timeoutMs }: EventPublishe
         try {
           await withTimeout(queue.add(event.type, toJob(event), { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id }), timeoutMs)
         } catch (error) {
+          metrics.enqueueFailures.inc(events.length - index)
           eventLog.warn({ err: error, seq: event.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')
           // Redis is unreachable: the rest would only wait as long again.
           for (const skipped of events.slice(index + 1)) {
@@ -51,6 +54,8 @@ export function createEventPublisher({ queue, prisma, timeoutMs }: EventPublishe
           }
           return
         }
+        metrics.eventsEnqueued.inc({ by: 'request' })
+        eventLog.info({ schoolId: event.schoolId, seq: event.seq, type: event.type }, 'event enqueued')
         try {
           await prisma.$executeRaw`UPDATE domain_events SET enqueued_at = now() WHERE id = ${event.id}::uuid`
         } catch (error) {

@@ -15,6 +15,12 @@ export interface ChangeDeps {
 // connection and 5 s to finish.
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 }
 
+/** The request id bound to a request's logger (Fastify binds `reqId`); null for background work. */
+function correlationIdOf(log: FastifyBaseLogger): string | null {
+  const bindings = (log as { bindings?: () => Record<string, unknown> }).bindings?.()
+  return typeof bindings?.reqId === 'string' ? bindings.reqId : null
+}
+
 export async function changeSchool<R>(
   deps: ChangeDeps,
   log: FastifyBaseLogger,
@@ -22,7 +28,7 @@ export async function changeSchool<R>(
   work: (tx: Tx, events: SchoolLog) => Promise<R>,
 ): Promise<R> {
   const { result, appended } = await deps.prisma.$transaction(async (tx) => {
-    const events = await SchoolLog.open(tx, schoolId)
+    const events = await SchoolLog.open(tx, schoolId, correlationIdOf(log))
     if (!events) throw new SchoolNotFound()
     const result = await work(tx, events)
     if (events.hasUnusedSeq) throw new Error('a school change must append at least one event')

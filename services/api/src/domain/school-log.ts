@@ -23,6 +23,7 @@ export class SchoolLog {
     private readonly tx: Tx,
     readonly schoolId: number,
     reservedSeq: number,
+    private readonly correlationId: string | null,
   ) {
     this.#reservedSeq = reservedSeq
   }
@@ -31,9 +32,9 @@ export class SchoolLog {
    * Takes the seq of the first event right away: the row lock it holds makes every check the change
    * does afterwards (duplicates, membership) race-free. Null when the school does not exist.
    */
-  static async open(tx: Tx, schoolId: number): Promise<SchoolLog | null> {
+  static async open(tx: Tx, schoolId: number, correlationId: string | null = null): Promise<SchoolLog | null> {
     const seq = await takeNextSeq(tx, schoolId)
-    return seq === null ? null : new SchoolLog(tx, schoolId, seq)
+    return seq === null ? null : new SchoolLog(tx, schoolId, seq, correlationId)
   }
 
   /** True while the seq taken at open is unused: committing then would leave a gap in the log. */
@@ -52,6 +53,7 @@ export class SchoolLog {
       type,
       actorId,
       payload: payload as unknown as Prisma.InputJsonObject,
+      correlationId: this.correlationId,
     })
     const event: AppendedEvent = { id: row.id, schoolId: this.schoolId, seq: row.seq, type, occurredAt: row.occurredAt }
     this.appended.push(event)

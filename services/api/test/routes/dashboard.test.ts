@@ -2,6 +2,7 @@
 import t from 'tap'
 import { createEventPublisher } from '../../src/domain/event-publisher.js'
 import { expireLapsedInvitations } from '../../src/domain/invitations.js'
+import { createApiMetrics } from '../../src/plugins/metrics.js'
 import { buildTestApp } from '../helper.js'
 
 const { app, fixture, prisma, authFor, queue } = await buildTestApp(t)
@@ -98,7 +99,7 @@ t.test('a lapsed pending invitation counts as expired once the expiry sweep has 
   await prisma.$executeRaw`UPDATE invitations SET expires_at = now() - interval '1 second' WHERE school_id = ${schoolA}`
   const before = await app.inject({ method: 'GET', url: dashboard, headers: authFor(fixture.ownerA) })
   t.match(before.json().metrics, { pendingInvitations: 1, expiredInvitations: 0 }, 'the counters follow the log, not the clock')
-  const publisher = createEventPublisher({ queue, prisma, timeoutMs: 2000 })
+  const publisher = createEventPublisher({ queue, prisma, timeoutMs: 2000, metrics: createApiMetrics({ prisma, queue }) })
   t.equal(await expireLapsedInvitations({ prisma, publisher }, app.log, new Date()), 1)
   t.equal(await expireLapsedInvitations({ prisma, publisher }, app.log, new Date()), 0, 'a second sweep finds nothing')
   const after = (await app.inject({ method: 'GET', url: dashboard, headers: authFor(fixture.ownerA) })).json()

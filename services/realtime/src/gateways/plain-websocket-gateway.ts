@@ -42,6 +42,8 @@ export interface PlainWebSocketGatewayOptions {
 
 export interface PlainWebSocketGateway {
   readonly wss: WebSocketServer
+  /** Open connections on this instance. */
+  readonly size: number
   /** Refuses new upgrades, closes every client with 1012 (service restart) and waits for them. */
   close(): Promise<void>
 }
@@ -162,7 +164,7 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
   async function onConnection(ws: WebSocket, access: DashboardAccess): Promise<void> {
     const id = `ws:${randomUUID()}`
     const log = logger.child({ transport: 'websocket', connectionId: id, schoolId: access.schoolId, userId: access.user.id })
-    const stream = options.streams.open(access.schoolId, plainSink(ws), log)
+    const stream = options.streams.open(access.schoolId, plainSink(ws), log, 'websocket')
     const membership = bridge.join(namespace.adapter, id, dashboardRoom(access.schoolId), {
       deliver: (payload, frame) => stream.receive(payload as AnyEnvelope, frame),
     })
@@ -208,6 +210,9 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
 
   return {
     wss,
+    get size() {
+      return connections.size
+    },
     async close() {
       closing = true
       clearInterval(heartbeat)

@@ -83,7 +83,7 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
 
     // The socket joins the room under a pseudo id, like a plain WebSocket, so that every broadcast
     // passes through its stream (dedupe, gap filling) instead of Socket.IO's direct delivery.
-    const stream = options.streams.open(access.schoolId, socketIoSink(socket), log)
+    const stream = options.streams.open(access.schoolId, socketIoSink(socket), log, 'socket.io')
     const membership = options.bridge.join(socket.nsp.adapter, `sio:${socket.id}`, dashboardRoom(access.schoolId), {
       deliver: (payload) => stream.receive(payload as AnyEnvelope),
     })

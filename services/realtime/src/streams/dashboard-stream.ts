@@ -33,6 +33,10 @@ export interface StreamOptions {
   /** Messages held while the stream syncs; past this the client is dropped as a slow consumer. */
   maxHeldMessages?: number
   onError(error: unknown): void
+  /** Called for each message handed to the connection (for metrics). */
+  onSent?(message: AnyEnvelope): void
+  /** Called when the stream drops its connection (for metrics). */
+  onDropped?(reason: 'slow_consumer' | 'sync_failed'): void
 }
 
 const EVENT_MESSAGE_TYPES = new Set(['activity_new', 'invitation_status_update'])
@@ -177,11 +181,13 @@ export class DashboardStream {
     if (this.#state === 'closed') return
     if (this.sink.bufferedBytes() > this.options.maxBufferedBytes) return this.#drop('slow_consumer')
     this.sink.send(message, frame)
+    this.options.onSent?.(message)
   }
 
   #drop(reason: 'slow_consumer' | 'sync_failed'): void {
     if (this.#state === 'closed') return
     this.close()
+    this.options.onDropped?.(reason)
     this.sink.drop(reason)
   }
 }

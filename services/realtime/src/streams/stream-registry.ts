@@ -5,13 +5,18 @@ import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { eventsSince, readProjection } from '@school/dashboard'
 import { DashboardStream, type StreamSink, type StreamSource } from './dashboard-stream.js'
+import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
+
+export type StreamTransport = 'websocket' | 'socket.io'
 
 export interface StreamRegistry {
-  open(schoolId: number, sink: StreamSink, log: Logger): DashboardStream
+  open(schoolId: number, sink: StreamSink, log: Logger, transport: StreamTransport): DashboardStream
   remove(stream: DashboardStream): void
   /** Compares every local stream with its school's projection now; resolves once the catch-ups are sent. */
   reconcileNow(): Promise<void>
   readonly size: number
+  /** Schools with at least one stream here. */
+  readonly schools: number
   close(): void
 }
 
@@ -30,8 +35,9 @@ export function createStreamRegistry(deps: {
   prisma: PrismaClient
   config: Pick<RealtimeConfig, 'RESUME_MAX_EVENTS' | 'CLIENT_MAX_BUFFERED_BYTES' | 'RECONCILE_INTERVAL_MS'>
   logger: Logger
+  metrics?: Pick<RealtimeMetrics, 'delivered' | 'dropped'>
 }): StreamRegistry {
-  const { prisma, config, logger } = deps
+  const { prisma, config, logger, metrics } = deps
   const source = createStreamSource(prisma)
   const bySchool = new Map<number, Set<DashboardStream>>()
   // Where each stream stood at the previous tick: one that is behind and has not moved since is stuck,
@@ -65,11 +71,20 @@ export function createStreamRegistry(deps: {
   timer.unref()
 
   return {
-    open(schoolId, sink, log) {
+    open(schoolId, sink, log, transport) {
       const stream = new DashboardStream(schoolId, sink, source, {
         maxReplay: config.RESUME_MAX_EVENTS,
         maxBufferedBytes: config.CLIENT_MAX_BUFFERED_BYTES,
         onError: (error) => log.error({ err: error }, 'dashboard stream could not sync'),
+        ...(metrics
+          ? {
+              onSent: (message) => metrics.delivered.inc({ type: message.type, transport }),
+              onDropped: (reason) => {
+                metrics.dropped.inc({ reason, transport })
+                log.warn({ reason }, 'dashboard connection dropped')
+              },
+            }
+          : {}),
       })
       let streams = bySchool.get(schoolId)
       if (!streams) bySchool.set(schoolId, (streams = new Set()))
@@ -87,6 +102,9 @@ export function createStreamRegistry(deps: {
     reconcileNow: () => reconcileNow(false),
     get size() {
       return size
+    },
+    get schools() {
+      return bySchool.size
     },
     close() {
       clearInterval(timer)

@@ -1,7 +1,7 @@
 // Consumes the school-events queue. A job only says "school S has news up to seq N": the worker advances
 // the school's dashboard projection over every event of the log it has not applied yet (idempotent, in
 // order, batched under bursts), broadcasts each applied event's messages, and coalesces metrics_update.
-import { Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
@@ -9,14 +9,16 @@ import { advanceProjection, eventMessages, metricsMessage, type ProjectionAdvanc
 import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
 import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/metrics-coalescer.js'
+import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 
 export interface SchoolEventsWorkerDeps {
-  config: Pick<RealtimeConfig, 'REDIS_PREFIX' | 'WORKER_CONCURRENCY' | 'METRICS_COALESCE_MS'>
+  config: Pick<RealtimeConfig, 'REDIS_PREFIX' | 'WORKER_CONCURRENCY' | 'METRICS_COALESCE_MS' | 'CATCH_UP_INTERVAL_MS'>
   prisma: PrismaClient
   broadcaster: Broadcaster
   /** A dedicated connection (or its options) with `maxRetriesPerRequest: null`: the worker blocks on it. */
   connection: ConnectionOptions
   logger: Logger
+  metrics?: Pick<RealtimeMetrics, 'eventsApplied' | 'deadLettered' | 'eventLag' | 'jobsFailed' | 'jobsRetried' | 'observe'>
 }
 
 export interface ProcessedEvent {
@@ -44,6 +46,7 @@ export interface SchoolEventsProcessor {
 
 export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, 'connection'>): SchoolEventsProcessor {
   const { prisma, broadcaster, logger } = deps
+  const instruments = deps.metrics
   const metrics = createMetricsCoalescer(deps.config.METRICS_COALESCE_MS, (schoolId, state) =>
     broadcaster.publish(schoolId, [metricsMessage(state)]),
   )
@@ -51,8 +54,17 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
   const advance = async (schoolId: number): Promise<ProjectionAdvance | null> => {
     const result = await advanceProjection(prisma, schoolId)
     if (!result) return null
-    for (const event of result.applied) broadcaster.publish(schoolId, eventMessages(event))
+    const now = Date.now()
+    for (const event of result.applied) {
+      broadcaster.publish(schoolId, eventMessages(event))
+      const lagMs = now - event.occurredAt.getTime()
+      instruments?.eventLag.observe(lagMs / 1000)
+      // One line per event, carrying the id of the request that caused it: logs follow it end to end.
+      logger.info({ eventId: event.id, correlationId: event.correlationId ?? undefined, schoolId, seq: event.seq, type: event.type, lagMs }, 'event emitted')
+    }
+    instruments?.eventsApplied.inc(result.applied.length)
     for (const dead of result.deadLettered) {
+      instruments?.deadLettered.inc()
       logger.error({ schoolId, ...dead }, 'event skipped: it cannot be applied; kept in dead_letter_events')
     }
     if (result.applied.length > 0 || result.deadLettered.length > 0) metrics.update(schoolId, result)
@@ -103,15 +115,40 @@ export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): SchoolEve
     prefix: queuePrefix(deps.config.REDIS_PREFIX),
     concurrency: deps.config.WORKER_CONCURRENCY,
   })
-  worker.on('failed', (job, error) =>
-    logger.warn({ err: error, eventId: job?.data.eventId, attemptsMade: job?.attemptsMade }, 'school event job failed'),
-  )
+  worker.on('failed', (job, error) => {
+    deps.metrics?.jobsFailed.inc()
+    const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1)
+    if (willRetry) deps.metrics?.jobsRetried.inc()
+    logger.warn({ err: error, eventId: job?.data.eventId, attemptsMade: job?.attemptsMade, willRetry }, 'school event job failed')
+  })
   worker.on('error', (error) => logger.error({ err: error }, 'school events worker error'))
+  // A handle on the queue for its counters only; it shares no connection with the blocking worker.
+  const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, { connection: deps.connection, prefix: queuePrefix(deps.config.REDIS_PREFIX) })
+  queue.on('error', (error) => logger.warn({ err: error }, 'school events queue connection error'))
+  deps.metrics?.observe({
+    queueCounts: () => queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed'),
+  })
+  // Jobs can be lost while their events are safe in the log (Redis restarted empty after accepting them):
+  // a periodic pass applies whatever the projections lack, so a quiet school does not stay stale.
+  let catchingUp: Promise<unknown> = Promise.resolve()
+  const catchUpTimer = setInterval(() => {
+    catchingUp = catchingUp
+      .then(() => processor.catchUpAll())
+      .then((schools) => {
+        if (schools > 0) logger.info({ schools }, 'projections caught up with the event log')
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'projection catch-up failed'))
+  }, deps.config.CATCH_UP_INTERVAL_MS)
+  catchUpTimer.unref()
+
   return {
     worker,
     processor,
     async close() {
+      clearInterval(catchUpTimer)
+      await catchingUp
       await worker.close()
+      await queue.close()
       processor.metrics.flush()
     },
   }

@@ -1,0 +1,4 @@
+// What operators see of a service: its Prometheus registry (default process metrics, labelled with the
+// service) and the readiness of the dependencies it cannot work without.
+export { createServiceRegistry, type ServiceRegistry } from './registry.js'
+export { checkReadiness, type DependencyChecks, type Readiness } from './readiness.js'
