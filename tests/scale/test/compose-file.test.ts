@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { parse } from 'yaml'
@@ -56,7 +57,7 @@ t.test('docker compose itself accepts the file, when it is installed', async (t)
 })
 
 t.test('runs two api and two realtime instances behind the edge load balancer', async (t) => {
-  t.same(Object.keys(services).sort(), ['api-1', 'api-2', 'edge', 'postgres', 'realtime-1', 'realtime-2', 'redis', 'setup'])
+  t.same(Object.keys(services).sort(), ['api-1', 'api-2', 'edge', 'grafana', 'postgres', 'prometheus', 'realtime-1', 'realtime-2', 'redis', 'setup'])
   for (const name of ['postgres', 'redis']) t.ok(services[name]!.healthcheck?.test.length, `${name} has a healthcheck`)
   t.same(dependsOn(services.setup!), { postgres: { condition: 'service_healthy' } }, 'setup waits for a healthy postgres')
 
@@ -116,4 +117,21 @@ t.test('the edge is haproxy on port 8000 with the config of deploy/, and that co
   }
   t.notMatch(output, /ALERT/)
   t.notMatch(output, /realtime-3|api-3/, 'no other server slot is in use')
+})
+
+t.test('prometheus scrapes every instance and grafana loads the pipeline dashboard from the repository', async (t) => {
+  const prometheus = services.prometheus!
+  const grafana = services.grafana!
+  const mounted = (service: Service) => (service.volumes ?? []).map((volume) => String(volume).split(':')[0]!)
+  for (const path of [...mounted(prometheus), ...mounted(grafana)]) t.ok(existsSync(join(ROOT, path)), `${path} exists`)
+  const config = parse(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+    scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>
+  }
+  const targets = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.static_configs.flatMap((c) => c.targets)]))
+  t.same(targets, { api: ['api-1:3000', 'api-2:3000'], realtime: ['realtime-1:3001', 'realtime-2:3001'] }, 'every app instance, on its own port')
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/school-dashboard-pipeline.json'), 'utf8')) as {
+    panels: Array<{ targets: Array<{ expr: string }> }>
+  }
+  t.ok(dashboard.panels.length >= 10, `${dashboard.panels.length} panels`)
+  for (const { targets } of dashboard.panels) for (const { expr } of targets) t.ok(expr.trim().length > 0)
 })
