@@ -10,8 +10,10 @@ import { registerBackgroundTasks } from './background/background-tasks.js'
 import { createEventPublisher } from './domain/event-publisher.js'
 import { loggerOptions, type LogDestination } from './logging.js'
 import authPlugin from './plugins/auth.js'
+import dashboardPagePlugin from './plugins/dashboard-page.js'
 import errorsPlugin from './plugins/errors.js'
 import metricsPlugin, { createApiMetrics } from './plugins/metrics.js'
+import openapiPlugin from './plugins/openapi.js'
 import authRoutes from './routes/auth/index.js'
 import classRoutes from './routes/classes/index.js'
 import dashboardRoutes from './routes/dashboard/index.js'
@@ -60,6 +62,8 @@ export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEF
   const routeDeps: RouteDeps = { config, prisma, publisher }
 
   if (backgroundTasks) registerBackgroundTasks(app, { config, prisma, queue, publisher, metrics })
+  // First, so that its onRoute hook sees every route that follows.
+  app.register(openapiPlugin)
   app.register(metricsPlugin, { metrics })
   app.register(errorsPlugin)
   app.register(authPlugin, { config, prisma })
@@ -69,6 +73,7 @@ export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEF
   app.register(studentRoutes, routeDeps)
   app.register(classRoutes, routeDeps)
   app.register(dashboardRoutes, routeDeps)
+  app.register(dashboardPagePlugin)
   return app
 }
 

@@ -41,6 +41,8 @@ export interface TestAppOptions {
   /** A queue of the test's own making (e.g. one that cannot reach Redis); the helper still closes it. */
   queue?: (prefix: string) => Queue<SchoolEventJob>
   enqueueTimeoutMs?: number
+  /** Called with the app before it is made ready, e.g. to add an onRoute hook that sees every route. */
+  beforeReady?: (app: App) => void
 }
 
 export function newQueue(redisPrefix: string, redisUrl = TEST_REDIS_URL): Queue<SchoolEventJob> {
@@ -79,6 +81,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
     await deleteRedisKeys(redisPrefix)
   })
   const fixture = await createFixture(prisma)
+  options.beforeReady?.(app)
   await app.ready()
   const tokenFor = (user: Pick<FixtureUser, 'id' | 'email'>) => app.jwt.sign({ sub: String(user.id), email: user.email })
   return {

@@ -1,5 +1,6 @@
 // Serves the API and the realtime service on one origin, as the load balancer does in production:
-// /api/* to the API; /ws/* and /socket.io/* (HTTP and WebSocket upgrades) to the realtime service.
+// /api/* and the dashboard page (/dashboard/*) to the API; /ws/* and /socket.io/* (HTTP and WebSocket
+// upgrades) to the realtime service.
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createProxyServer } from 'http-proxy-3'
@@ -12,6 +13,7 @@ export interface Upstreams {
 function upstreamFor(req: IncomingMessage, upstreams: Upstreams): string | null {
   const path = req.url ?? '/'
   if (path === '/api' || path.startsWith('/api/')) return upstreams.api
+  if (path === '/dashboard' || path.startsWith('/dashboard/') || path.startsWith('/dashboard?')) return upstreams.api
   if (path.startsWith('/ws/') || path.startsWith('/socket.io/')) return upstreams.realtime
   return null
 }
@@ -25,6 +27,10 @@ function refuseUpgrade(socket: Duplex, status: string, body: object): void {
 
 export function createOneOriginProxy(upstreams: Upstreams): Server {
   const proxy = createProxyServer({ xfwd: true })
+  // http-proxy re-emits a proxied WebSocket's client socket errors (a browser tab closed mid-connection:
+  // ECONNRESET) on the proxy, which throws them when nobody listens and so took the whole process down.
+  // The socket is destroyed by its own handler below; there is nothing more to do.
+  proxy.on('error', () => {})
   const server = createServer((req, res) => {
     const target = upstreamFor(req, upstreams)
     if (!target) {

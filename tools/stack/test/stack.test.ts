@@ -1,7 +1,8 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { createPrismaClient } from '@school/db'
 import { createTestDatabase } from '@school/db/testing'
 import { verifyPassword } from '@school/auth'
@@ -34,6 +35,35 @@ t.test('the demo data loads once and a second run changes nothing', async (t) =>
   t.equal(next.id, 3, 'new schools get ids after the demo ones')
 })
 
+t.test('the one-origin proxy survives a WebSocket client that resets its connection', async (t) => {
+  const realtime = createServer((_req, res) => res.end('realtime'))
+  const tunnels: Duplex[] = []
+  realtime.on('upgrade', (_req, socket: Duplex) => {
+    tunnels.push(socket)
+    socket.on('error', () => socket.destroy())
+    socket.on('end', () => socket.end())
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  })
+  const upstreams = { api: 'http://127.0.0.1:9', realtime: await listen(realtime) }
+  const proxy = createOneOriginProxy(upstreams)
+  const origin = await listen(proxy)
+  t.teardown(() => {
+    for (const tunnel of tunnels) tunnel.destroy()
+    for (const server of [realtime, proxy]) {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+  const client = connect(Number(new URL(origin).port), '127.0.0.1')
+  client.write('GET /ws/schools/1/dashboard/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  const [response] = (await once(client, 'data')) as [Buffer]
+  t.match(response.toString(), /^HTTP\/1\.1 101 /)
+  // A TCP reset, as when a browser is killed: before the fix this threw ECONNRESET out of the proxy.
+  client.resetAndDestroy()
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(await (await fetch(`${origin}/socket.io/?EIO=4`)).text(), 'realtime', 'the proxy still serves')
+})
+
 t.test('the one-origin proxy routes by path and says when nothing is there', async (t) => {
   const api = createServer((req, res) => res.end(`api ${req.url}`))
   const realtime = createServer((req, res) => res.end(`realtime ${req.url}`))
@@ -49,6 +79,10 @@ t.test('the one-origin proxy routes by path and says when nothing is there', asy
   t.equal(await (await fetch(`${origin}/api/auth/login`)).text(), 'api /api/auth/login')
   t.equal(await (await fetch(`${origin}/socket.io/?EIO=4`)).text(), 'realtime /socket.io/?EIO=4')
   t.equal(await (await fetch(`${origin}/ws/schools/1/dashboard/`)).text(), 'realtime /ws/schools/1/dashboard/')
+  t.equal(await (await fetch(`${origin}/dashboard/`)).text(), 'api /dashboard/')
+  t.equal(await (await fetch(`${origin}/dashboard/app.js`)).text(), 'api /dashboard/app.js')
+  t.equal(await (await fetch(`${origin}/dashboard`)).text(), 'api /dashboard')
+  t.equal((await fetch(`${origin}/dashboards`)).status, 404)
   const missing = await fetch(`${origin}/elsewhere`)
   t.equal(missing.status, 404)
   t.equal(((await missing.json()) as { code: string }).code, 'not_found')

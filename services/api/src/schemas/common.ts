@@ -16,11 +16,20 @@ export const DisplayName = Type.String({ minLength: 1, maxLength: 100, pattern: 
 
 export const Email = Type.String({ format: 'email', maxLength: 254 })
 
-export const ErrorBody = Type.Object({
-  code: Type.String(),
-  message: Type.String(),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-})
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  {
+    description: 'An error: a stable `code`, a message, and per-field details for validation failures',
+    examples: [
+      { code: 'forbidden', message: 'You are not an owner or admin of this school' },
+      { code: 'validation_failed', message: 'Invalid request body', errors: [{ field: 'email', message: 'is required' }] },
+    ],
+  },
+)
 
 /** Error statuses every route may answer with, all in the `{ code, message }` shape. */
 export const errorResponses = {

@@ -9,7 +9,17 @@ import type { RouteDeps } from '../route-deps.js'
 const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma }) => {
   app.post(
     '/api/auth/login',
-    { schema: { body: LoginBody, response: { 200: LoginResponse, ...errorResponses } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in',
+        description:
+          'Exchanges an email and password for an access token (a JWT) and lists the schools the user belongs to. ' +
+          'Send the token as `Authorization: Bearer <token>` to the school routes, and to the realtime service.',
+        body: LoginBody,
+        response: { 200: LoginResponse, ...errorResponses },
+      },
+    },
     async (request) => {
       const user = await checkCredentials(prisma, request.body.email, request.body.password)
       if (!user) throw new InvalidCredentials()

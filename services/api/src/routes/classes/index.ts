@@ -11,7 +11,14 @@ const classRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma, 
     '/api/accounts/schools/:id/classes',
     {
       ...app.schoolAdminOnly,
-      schema: { params: SchoolParams, body: CreateClassBody, response: { 201: CreatedClass, ...errorResponses } },
+      schema: {
+        tags: ['classes'],
+        summary: 'Create a class',
+        description: 'Owners and admins only. `teacherId`, when given, must be a teacher of the school. Emits `class.created`.',
+        params: SchoolParams,
+        body: CreateClassBody,
+        response: { 201: CreatedClass, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const admin = schoolAdminOf(request)

@@ -11,7 +11,16 @@ const dashboardRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { pris
     '/api/accounts/schools/:id/dashboard',
     {
       ...app.schoolAdminOnly,
-      schema: { params: SchoolParams, response: { 200: Dashboard, ...errorResponses } },
+      schema: {
+        tags: ['dashboard'],
+        summary: "The dashboard's first render",
+        description:
+          'Owners and admins only. The school, its counters, the recent activity (newest first) and `lastEventSeq`; ' +
+          'live messages with a higher `seq` are news (docs/PROTOCOL.md). Also the way to reload the feed after ' +
+          '`resume_unavailable`.',
+        params: SchoolParams,
+        response: { 200: Dashboard, ...errorResponses },
+      },
     },
     async (request) => readDashboard(prisma, schoolAdminOf(request).schoolId),
   )

@@ -5,7 +5,14 @@ import { Type } from 'typebox'
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
-    { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness',
+        description: 'Answers as long as the process serves HTTP; the load balancer checks it every second.',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The process is up', examples: [{ status: 'ok' }] }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   )
 }

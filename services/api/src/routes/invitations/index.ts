@@ -35,7 +35,17 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     '/api/accounts/schools/:id/invitations',
     {
       ...app.schoolAdminOnly,
-      schema: { params: SchoolParams, body: CreateInvitationBody, response: { 201: CreatedInvitation, ...errorResponses } },
+      schema: {
+        tags: ['invitations'],
+        summary: 'Send an invitation',
+        description:
+          'Owners and admins only. Answers with the invitation and its `acceptUrl`, shown only here, once. ' +
+          '`409 invitation_pending` if the email has a pending invitation, `409 already_member` if it is a member. ' +
+          'Emits `invitation.created`.',
+        params: SchoolParams,
+        body: CreateInvitationBody,
+        response: { 201: CreatedInvitation, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const admin = schoolAdminOf(request)
@@ -54,7 +64,14 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     '/api/accounts/schools/:id/invitations',
     {
       ...app.schoolAdminOnly,
-      schema: { params: SchoolParams, querystring: ListInvitationsQuery, response: { 200: InvitationList, ...errorResponses } },
+      schema: {
+        tags: ['invitations'],
+        summary: "List the school's invitations",
+        description: 'Owners and admins only. Newest first; `status` filters them.',
+        params: SchoolParams,
+        querystring: ListInvitationsQuery,
+        response: { 200: InvitationList, ...errorResponses },
+      },
     },
     async (request) => {
       const invitations = await listInvitations(prisma, schoolAdminOf(request).schoolId, request.query.status)
@@ -67,7 +84,13 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     '/api/accounts/schools/:id/invitations/:invId',
     {
       ...app.schoolAdminOnly,
-      schema: { params: InvitationParams, response: { 200: Invitation, ...errorResponses } },
+      schema: {
+        tags: ['invitations'],
+        summary: 'Cancel an invitation',
+        description: 'Owners and admins only. `409 invitation_not_pending` unless it is pending. Emits `invitation.cancelled`.',
+        params: InvitationParams,
+        response: { 200: Invitation, ...errorResponses },
+      },
     },
     async (request) => {
       const admin = schoolAdminOf(request)
@@ -84,6 +107,11 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     '/api/accounts/invitations/:token/accept',
     {
       schema: {
+        tags: ['invitations'],
+        summary: 'Accept an invitation',
+        description:
+          'The token from the `acceptUrl` is the only credential. Creates the user (or links an existing one, whose ' +
+          'password must then match) and the membership. Unknown token `404`, used `409`, expired `410`. Emits `invitation.accepted`.',
         params: InvitationTokenParams,
         body: AcceptInvitationBody,
         response: { 200: AcceptedInvitation, ...errorResponses },
@@ -102,6 +130,9 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     '/api/accounts/invitations/:token/decline',
     {
       schema: {
+        tags: ['invitations'],
+        summary: 'Decline an invitation',
+        description: 'The token from the `acceptUrl` is the only credential; no body, or `{}`. Emits `invitation.declined`.',
         params: InvitationTokenParams,
         body: DeclineInvitationBody,
         response: { 200: DeclinedInvitation, ...errorResponses },

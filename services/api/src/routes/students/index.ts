@@ -12,7 +12,14 @@ const studentRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma
     '/api/accounts/schools/:id/students',
     {
       ...app.schoolAdminOnly,
-      schema: { params: SchoolParams, body: RegisterStudentBody, response: { 201: RegisteredStudent, ...errorResponses } },
+      schema: {
+        tags: ['students'],
+        summary: 'Register a student',
+        description: 'Owners and admins only. The email is optional; a student without one cannot sign in. Emits `student.registered`.',
+        params: SchoolParams,
+        body: RegisterStudentBody,
+        response: { 201: RegisteredStudent, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const admin = schoolAdminOf(request)

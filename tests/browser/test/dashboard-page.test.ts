@@ -1,0 +1,120 @@
+// The dashboard page in a real browser against the running system: two windows of one school, an
+// invitation sent from one appears live in the other, and a realtime restart loses nothing.
+import t from 'tap'
+import type { Page } from 'playwright-core'
+import { startSystem } from '@school/test-support/system'
+import type { FixtureUser } from '@school/test-support'
+import { chromiumMissing, launchBrowser, screenshotPath } from './helper.js'
+
+const missing = chromiumMissing()
+
+/** Signs in through the form, picks the school and waits for the live connection. */
+async function openDashboard(page: Page, origin: string, user: FixtureUser, schoolId: number): Promise<void> {
+  await page.goto(`${origin}/dashboard/`)
+  await page.locator('#email').fill(user.email)
+  await page.locator('#password').fill(user.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByLabel('School you administer').selectOption(String(schoolId))
+  await page.getByRole('button', { name: 'Open dashboard' }).click()
+  await page.locator('#connection-state[data-state="connected"]').waitFor()
+}
+
+const metric = (page: Page, name: string) => page.locator(`[data-metric="${name}"]`)
+const feedEntry = (page: Page, seq: number) => page.locator(`#feed li[data-seq="${seq}"] .summary`)
+const invitationRow = (page: Page, email: string) => page.locator('#invitations tbody tr', { hasText: email })
+
+t.test('the dashboard page shows changes live in a second window and catches up after a realtime restart', { skip: missing ?? false }, async (t) => {
+  const system = await startSystem(t, 'browser')
+  const { schoolA, ownerA, adminA } = system.fixture
+  const browser = await launchBrowser(t)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const problems: string[] = []
+  const watch = (page: Page, name: string) => {
+    page.on('pageerror', (error) => problems.push(`${name}: ${error.message}`))
+    // The realtime service is down for a while on purpose; failed reconnection requests are expected.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(message.text())) {
+        problems.push(`${name} console: ${message.text()}`)
+      }
+    })
+  }
+  const sender = await context.newPage()
+  const watcher = await context.newPage()
+  watch(sender, 'sender')
+  watch(watcher, 'watcher')
+
+  // The page is served with a strict policy.
+  const response = await watcher.goto(`${system.origin}/dashboard/`)
+  t.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'.*connect-src 'self' ws: wss:/)
+
+  await openDashboard(sender, system.origin, ownerA, schoolA.id)
+  await openDashboard(watcher, system.origin, adminA, schoolA.id)
+  t.equal(await watcher.locator('#school-name').textContent(), `· ${schoolA.name}`)
+  t.equal(await metric(watcher, 'pendingInvitations').textContent(), '0')
+  t.equal(await metric(watcher, 'admins').textContent(), '2')
+  // The fixture's members are events #1 to #4: the feed shows them from the API's first render.
+  t.equal(await watcher.locator('#feed li').count(), 4)
+  // A marker that a reload or navigation would wipe out.
+  await watcher.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true))
+
+  // Accessibility basics: every control has a label; the feed and the connection state are live regions.
+  const unlabelled = await watcher.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')]
+      .filter((control) => (control as HTMLInputElement).labels?.length === 0)
+      .map((control) => control.id),
+  )
+  t.same(unlabelled, [])
+  t.equal(await watcher.locator('#feed').getAttribute('aria-live'), 'polite')
+  t.equal(await watcher.locator('#connection-state').getAttribute('role'), 'status')
+
+  // Send an invitation from the first window.
+  await sender.locator('#invite-email').fill('ana@example.com')
+  await sender.locator('#invite-role').selectOption('teacher')
+  await sender.getByRole('button', { name: 'Send invitation' }).click()
+  await sender.locator('#invite-result', { hasText: 'Invitation sent to ana@example.com.' }).waitFor()
+
+  // The second window shows it without a reload: activity, invitation, metrics.
+  await feedEntry(watcher, 5).waitFor()
+  t.equal(await feedEntry(watcher, 5).textContent(), 'Olivia Owner invited ana@example.com as teacher')
+  await invitationRow(watcher, 'ana@example.com').locator('td', { hasText: 'pending' }).waitFor()
+  t.same(await invitationRow(watcher, 'ana@example.com').locator('td').allTextContents().then((cells) => cells.slice(0, 3)), [
+    'ana@example.com',
+    'Teacher',
+    'pending',
+  ])
+  await watcher.locator('[data-metric="pendingInvitations"]', { hasText: '1' }).waitFor()
+  await watcher.screenshot({ path: screenshotPath('dashboard-live'), fullPage: true })
+
+  // The realtime service stops; an invitation is sent through the API while it is down; it comes back.
+  await system.realtime.stop()
+  await watcher.locator('#connection-state:not([data-state="connected"])').waitFor()
+  t.match(await watcher.locator('#connection-state').getAttribute('data-state'), /^(reconnecting|offline)$/)
+  const token = await system.login(ownerA)
+  const whileDown = await system.request('POST', `/api/accounts/schools/${schoolA.id}/invitations/`, {
+    token,
+    body: { email: 'bob@example.com', role: 'student' },
+  })
+  t.equal(whileDown.status, 201)
+  await system.restart('realtime')
+
+  // Reconnected, it shows what it missed.
+  await watcher.locator('#connection-state[data-state="connected"]').waitFor({ timeout: 20_000 })
+  await feedEntry(watcher, 6).waitFor()
+  t.equal(await feedEntry(watcher, 6).textContent(), 'Olivia Owner invited bob@example.com as student')
+  await invitationRow(watcher, 'bob@example.com').locator('td', { hasText: 'pending' }).waitFor()
+  await watcher.locator('[data-metric="pendingInvitations"]', { hasText: '2' }).waitFor()
+  t.same(await watcher.locator('#feed li').evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-seq')))), [6, 5, 4, 3, 2, 1])
+  t.equal(await watcher.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'never reloaded')
+  // The sender caught up too.
+  await sender.locator('[data-metric="pendingInvitations"]', { hasText: '2' }).waitFor()
+
+  // Only the token is kept, and only for the tab.
+  t.same(await watcher.evaluate(() => Object.keys(localStorage)), [])
+  t.same(await watcher.evaluate(() => Object.keys(sessionStorage).sort()), ['school-dashboard.token', 'school-dashboard.user'])
+
+  await watcher.screenshot({ path: screenshotPath('dashboard-after-restart'), fullPage: true })
+  t.same(problems, [], 'no script errors or policy violations')
+  // Before the system's teardown, so that no page is still talking to services being stopped.
+  await context.close()
+  await browser.close()
+})

@@ -1,0 +1,32 @@
+// What the listener needs of a transport: open one connection, hand over its messages, and say how it
+// ended. The plain WebSocket and Socket.IO connections implement it; the session decides what next.
+import type { AnyEnvelope } from '@school/events'
+
+export interface ConnectParams {
+  origin: string
+  schoolId: number
+  token: string
+  /** Resume after this sequence number. */
+  since?: number
+}
+
+/** How a connection ended, in the terms the reconnect policy needs. */
+export type ConnectionEnd =
+  /** It was open and closed: a WebSocket close code, or for Socket.IO 0 and its disconnect reason. */
+  | { kind: 'closed'; code: number; reason: string }
+  /** The server refused the handshake: HTTP status and the body's code. */
+  | { kind: 'refused'; status: number; code: string; message: string }
+  /** It never opened: the network, a proxy, a timeout. */
+  | { kind: 'failed'; message: string }
+  /** We closed it. */
+  | { kind: 'stopped' }
+
+export interface DashboardConnection {
+  /** Where it connects, for the log (without the token). */
+  readonly description: string
+  /** Settles once, when the connection has ended for any reason. */
+  readonly ended: Promise<ConnectionEnd>
+  close(): void
+}
+
+export type Connect = (params: ConnectParams, onMessage: (message: AnyEnvelope) => void) => DashboardConnection

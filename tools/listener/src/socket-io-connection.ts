@@ -1,0 +1,57 @@
+// The Socket.IO transport: auth {token, schoolId, since}, websocket only (no sticky sessions needed
+// behind a load balancer). Reconnection is the session's, so that both transports follow one policy.
+import { io } from 'socket.io-client'
+import type { AnyEnvelope, ServerMessageType } from '@school/events'
+import type { Connect, ConnectionEnd } from './dashboard-connection.js'
+
+const MESSAGE_TYPES: ServerMessageType[] = [
+  'connection_established',
+  'metrics_update',
+  'activity_new',
+  'invitation_status_update',
+  'resume_unavailable',
+  'pong',
+  'error',
+]
+
+export const connectSocketIo: Connect = ({ origin, schoolId, token, since }, onMessage) => {
+  const socket = io(origin, {
+    transports: ['websocket'],
+    auth: since === undefined ? { token, schoolId } : { token, schoolId, since },
+    reconnection: false,
+    forceNew: true,
+    timeout: 10_000,
+  })
+  let settle: (end: ConnectionEnd) => void = () => {}
+  let settled = false
+  const ended = new Promise<ConnectionEnd>((resolve) => {
+    settle = (end) => {
+      if (settled) return
+      settled = true
+      resolve(end)
+    }
+  })
+  let stopping = false
+
+  for (const type of MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => onMessage(message))
+  socket.on('connect_error', (error: Error & { data?: { status?: number; code?: string; message?: string } }) => {
+    // The server's refusals carry {status, code, message}; anything else is the network's doing.
+    if (typeof error.data?.status === 'number') {
+      settle({ kind: 'refused', status: error.data.status, code: error.data.code ?? error.message, message: error.data.message ?? error.message })
+    } else {
+      settle({ kind: 'failed', message: error.message })
+    }
+    socket.close()
+  })
+  socket.on('disconnect', (reason) => settle(stopping ? { kind: 'stopped' } : { kind: 'closed', code: 0, reason }))
+
+  return {
+    description: `${origin}/socket.io/ (school ${schoolId}${since === undefined ? '' : `, since ${since}`})`,
+    ended,
+    close() {
+      stopping = true
+      socket.close()
+      settle({ kind: 'stopped' })
+    },
+  }
+}
