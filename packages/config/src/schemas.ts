@@ -41,6 +41,13 @@ export const apiConfigSchema = Type.Object({
   // such an event must be (younger ones are still being enqueued by their own request).
   OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
   OUTBOX_RELAY_GRACE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2000 }),
+  // Browser origins allowed to call the API (CORS), comma-separated; empty means PUBLIC_URL's origin only.
+  CORS_ORIGINS: Type.String({ default: '' }),
+  // Sign-in attempts per 15 minutes, per account (email) and per client IP; Redis-backed across instances.
+  LOGIN_MAX_PER_ACCOUNT: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+  LOGIN_MAX_PER_IP: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+  // Invitations one school may send per rolling hour.
+  INVITATIONS_PER_SCHOOL_PER_HOUR: Type.Integer({ minimum: 1, maximum: 100_000, default: 200 }),
   // How often lapsed pending invitations are marked expired (with their `invitation.expired` event).
   INVITATION_EXPIRY_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
 })
@@ -62,6 +69,12 @@ export const realtimeConfigSchema = Type.Object({
   CATCH_UP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
   // Bytes queued for one connection before it counts as stalled and is dropped (close 4008).
   CLIENT_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
+  // An instance's presence entries count as alive this long after its last heartbeat (keep it > PRESENCE_HEARTBEAT_MS).
+  PRESENCE_TTL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+  // How often an instance renews its presence liveness key.
+  PRESENCE_HEARTBEAT_MS: Type.Integer({ minimum: 50, maximum: 300_000, default: 5000 }),
+  // How often each instance drops the presence entries of dead instances: ghosts last at most TTL + SWEEP.
+  PRESENCE_SWEEP_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 5000 }),
 })
 
 export type ApiConfig = Readonly<Static<typeof apiConfigSchema>>

@@ -23,6 +23,14 @@ export interface Activity {
   occurredAt: string
 }
 
+/** One user watching a school's dashboard right now, with their open connections across all instances. */
+export interface PresenceWatcher {
+  id: number
+  name: string
+  role: Role
+  connections: number
+}
+
 export interface ServerMessages {
   connection_established: {
     schoolId: number
@@ -42,6 +50,8 @@ export interface ServerMessages {
    * or ahead of the log); a fresh `metrics_update` snapshot follows, and the feed should be reloaded.
    */
   resume_unavailable: { since: number; lastEventSeq: number; reason: 'too_old' | 'ahead_of_log' }
+  /** Who has the dashboard open, sorted by name then id; complete each time (replace, do not merge). No `seq`. */
+  presence_update: { schoolId: number; watchers: PresenceWatcher[] }
   pong: unknown
   error: { code: ClientErrorCode; message: string }
 }

@@ -23,6 +23,7 @@ const SERVER_MESSAGE_TYPES: ServerMessageType[] = [
   'activity_new',
   'invitation_status_update',
   'resume_unavailable',
+  'presence_update',
   'pong',
   'error',
 ]

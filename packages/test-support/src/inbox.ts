@@ -7,11 +7,15 @@ interface Waiter {
 }
 
 export class Inbox {
+  /** Every message but `presence_update`s, which come at times of their own (connections) and are kept apart. */
   readonly messages: AnyEnvelope[] = []
+  /** The `presence_update`s received, in arrival order. */
+  readonly presence: Array<Extract<AnyEnvelope, { type: 'presence_update' }>> = []
   private waiters: Waiter[] = []
 
   push(message: AnyEnvelope): void {
-    this.messages.push(message)
+    if (message.type === 'presence_update') this.presence.push(message)
+    else this.messages.push(message)
     this.waiters = this.waiters.filter((waiter) => {
       if (!waiter.predicate(message)) return true
       waiter.resolve(message)
@@ -21,7 +25,7 @@ export class Inbox {
 
   /** The first message (already received or still to come) that matches; fails after `ms` with what did arrive. */
   waitFor(predicate: (message: AnyEnvelope) => boolean, description: string, ms = 10_000): Promise<AnyEnvelope> {
-    const found = this.messages.find(predicate)
+    const found = this.messages.find(predicate) ?? this.presence.find(predicate)
     if (found) return Promise.resolve(found)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -45,6 +49,7 @@ export class Inbox {
   }
 
   ofType<T extends AnyEnvelope['type']>(type: T): Array<Extract<AnyEnvelope, { type: T }>> {
-    return this.messages.filter((message): message is Extract<AnyEnvelope, { type: T }> => message.type === type)
+    const all: AnyEnvelope[] = type === 'presence_update' ? this.presence : this.messages
+    return all.filter((message): message is Extract<AnyEnvelope, { type: T }> => message.type === type)
   }
 }

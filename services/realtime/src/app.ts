@@ -1,5 +1,6 @@
 // Builds the realtime service on a given http.Server: Socket.IO on the sharded Redis adapter, the
 // plain WebSocket gateway riding the same adapter, and the one broadcaster both are fed by.
+import { randomUUID } from 'node:crypto'
 import type { Server as HttpServer } from 'node:http'
 import { Server } from 'socket.io'
 import { createShardedAdapter } from '@socket.io/redis-adapter'
@@ -18,6 +19,8 @@ import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
 import type { DependencyChecks } from '@school/observability'
+import { createPresenceStore } from './presence/presence-store.js'
+import { createSchoolPresence, type SchoolPresence } from './presence/school-presence.js'
 
 export interface RealtimeDeps {
   config: RealtimeConfig
@@ -38,6 +41,8 @@ export interface Realtime {
   plain: PlainWebSocketGateway
   streams: StreamRegistry
   metrics: RealtimeMetrics
+  /** Who watches which dashboard, shared with the other instances through Redis. */
+  presence: SchoolPresence
   /**
    * Tells every client to reconnect (plain WebSocket: close 1012; Socket.IO: the transport closes, so
    * clients reconnect on their own) and detaches from Redis. Socket.IO's close also closes the http.Server.
@@ -80,12 +85,23 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   const handshake = createHandshake({ config, prisma })
   const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
   const streams = createStreamRegistry({ prisma, config, logger, metrics })
+  const broadcaster = createBroadcaster(io, (type) => metrics.broadcasts.inc({ type }))
+  const presence = createSchoolPresence({
+    store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId: randomUUID(), ttlMs: config.PRESENCE_TTL_MS }),
+    broadcaster,
+    bridge,
+    namespace: io.of('/'),
+    logger,
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    sweepMs: config.PRESENCE_SWEEP_MS,
+  })
   const shared = {
     handshake,
     logger,
     connectionEstablished,
     streams,
     bridge,
+    presence,
     // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
     // it on the same connection is answered only after Redis has processed the subscription.
     roomsSubscribed: async () => {
@@ -109,12 +125,15 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
 
   return {
     io,
-    broadcaster: createBroadcaster(io, (type) => metrics.broadcasts.inc({ type })),
+    broadcaster,
     bridge,
     plain,
     streams,
     metrics,
+    presence,
     async close() {
+      // The others hear this instance's watchers are gone before its clients are told to reconnect.
+      await presence.close().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
       await plain.close()
       await io.close()
       streams.close()

@@ -13,20 +13,26 @@ interface Waiter {
   resolve: (message: AnyEnvelope) => void
 }
 
+type PresenceUpdate = Extract<AnyEnvelope, { type: 'presence_update' }>
+
 export class Inbox {
+  /** Every message but `presence_update`s, which come at times of their own (connections) and are kept apart. */
   readonly messages: AnyEnvelope[] = []
+  /** The `presence_update`s received, in arrival order. */
+  readonly presence: PresenceUpdate[] = []
   #cursor = 0
   #waiters: Waiter[] = []
   #nextWaiter: (() => void) | undefined
 
   push(message: AnyEnvelope): void {
-    this.messages.push(message)
+    if (message.type === 'presence_update') this.presence.push(message)
+    else this.messages.push(message)
     this.#waiters = this.#waiters.filter((waiter) => {
       if (!waiter.predicate(message)) return true
       waiter.resolve(message)
       return false
     })
-    this.#nextWaiter?.()
+    if (message.type !== 'presence_update') this.#nextWaiter?.()
   }
 
   /** The next message not yet read through next(), in arrival order. */
@@ -40,7 +46,7 @@ export class Inbox {
 
   /** The first message, already received or still to come, that satisfies `predicate`. */
   waitFor(predicate: (message: AnyEnvelope) => boolean, description: string): Promise<AnyEnvelope> {
-    const found = this.messages.find(predicate)
+    const found = this.messages.find(predicate) ?? this.presence.find(predicate)
     if (found) return Promise.resolve(found)
     return withLimit(new Promise<AnyEnvelope>((resolve) => this.#waiters.push({ predicate, resolve })), description)
   }

@@ -53,7 +53,7 @@ function cleanupStack(teardown: Teardown): { add: Teardown; runNow: () => Promis
 
 export async function startScaledSystem(
   t: { teardown: Teardown },
-  options: { label: string; apis: number; realtimes: number; loadBalancer: boolean },
+  options: { label: string; apis: number; realtimes: number; loadBalancer: boolean; env?: Record<string, string> },
 ): Promise<ScaledSystem> {
   const cleanups = cleanupStack(t.teardown.bind(t))
   try {
@@ -66,7 +66,7 @@ export async function startScaledSystem(
 
 async function start(
   teardown: Teardown,
-  options: { label: string; apis: number; realtimes: number; loadBalancer: boolean },
+  options: { label: string; apis: number; realtimes: number; loadBalancer: boolean; env?: Record<string, string> },
 ): Promise<ScaledSystem> {
   const database = await createTestDatabase(options.label)
   teardown(() => database.drop())
@@ -84,6 +84,8 @@ async function start(
     REDIS_PREFIX: redisPrefix,
     JWT_SECRET: DEV_JWT_SECRET,
     PUBLIC_URL: options.loadBalancer ? `http://127.0.0.1:${port}` : 'http://127.0.0.1:8000',
+    // Settings of the test at hand (e.g. short presence timeouts), for every instance.
+    ...options.env,
   }
   const started: ServiceProcess[] = []
   teardown(() => Promise.all(started.map((service) => service.stop())))

@@ -20,6 +20,7 @@ import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } f
 import type { Transport } from './welcome-messages.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
+import type { SchoolPresence } from '../presence/school-presence.js'
 
 export interface PlainWebSocketGatewayOptions {
   handshake: Handshake
@@ -32,6 +33,7 @@ export interface PlainWebSocketGatewayOptions {
   logger: Logger
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
   streams: StreamRegistry
+  presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
   /** Ping interval of the heartbeat; a peer that has not answered the previous ping is dropped. */
@@ -180,6 +182,7 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     ws.on('close', (code) => {
       membership.leave()
       options.streams.remove(stream)
+      options.presence.left(access.schoolId, id)
       connections.delete(ws)
       log.info({ code }, 'dashboard connection closed')
     })
@@ -189,6 +192,10 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
       // Only once this instance is subscribed to the room does the stream read the snapshot (or replay):
       // anything committed after that read is then certain to arrive as a broadcast.
       await options.roomsSubscribed()
+      // Closed meanwhile: its close handler has run, so it must not be counted as watching.
+      if (ws.readyState !== WebSocket.OPEN) return
+      // The presence broadcast this triggers is held by the stream and follows the snapshot.
+      options.presence.joined(access.schoolId, id, { userId: access.user.id, name: access.user.name, role: access.role })
       await stream.start(access.since)
     } catch (error) {
       log.error({ err: error }, 'could not start the dashboard stream')

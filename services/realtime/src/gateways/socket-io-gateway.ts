@@ -8,6 +8,7 @@ import type { Transport } from './welcome-messages.js'
 import type { AdapterBridge } from './adapter-bridge.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
+import type { SchoolPresence } from '../presence/school-presence.js'
 
 export interface SocketIoGatewayOptions {
   handshake: Handshake
@@ -15,6 +16,7 @@ export interface SocketIoGatewayOptions {
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
   streams: StreamRegistry
   bridge: AdapterBridge
+  presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
 }
@@ -90,6 +92,7 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     socket.on('disconnect', (reason) => {
       membership.leave()
       options.streams.remove(stream)
+      options.presence.left(access.schoolId, membership.id)
       log.info({ reason, dropReason: socket.data.dropReason }, 'dashboard connection closed')
     })
     emitEnvelope(socket, options.connectionEstablished(access, 'socket.io'))
@@ -97,7 +100,13 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     // anything committed after that read is then certain to arrive as a broadcast.
     options
       .roomsSubscribed()
-      .then(() => stream.start(access.since))
+      .then(() => {
+        // Disconnected meanwhile: its disconnect handler has run, so it must not be counted as watching.
+        if (!socket.connected) return
+        // The presence broadcast this triggers is held by the stream and follows the snapshot.
+        options.presence.joined(access.schoolId, membership.id, { userId: access.user.id, name: access.user.name, role: access.role })
+        return stream.start(access.since)
+      })
       .catch((error: unknown) => {
         log.error({ err: error }, 'could not start the dashboard stream')
         socket.disconnect(true)
