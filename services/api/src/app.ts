@@ -1,6 +1,7 @@
 // Builds the API from its dependencies, without listening: server.ts runs it, tests inject into it.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import type { ApiConfig } from '@school/config'
@@ -12,6 +13,7 @@ import { loggerOptions, type LogDestination } from './logging.js'
 import authPlugin from './plugins/auth.js'
 import dashboardPagePlugin from './plugins/dashboard-page.js'
 import errorsPlugin from './plugins/errors.js'
+import securityPlugin from './plugins/security.js'
 import metricsPlugin, { createApiMetrics } from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import authRoutes from './routes/auth/index.js'
@@ -32,13 +34,15 @@ export interface AppDeps {
   logger?: { destination?: LogDestination; level?: string }
   /** Longest a request waits for Redis to take an event before leaving it to the outbox relay. */
   enqueueTimeoutMs?: number
+  /** Shared rate-limit counters (the process passes its Redis); per-process counters without it. */
+  redis?: Redis
   /** Runs the outbox relay and the invitation expiry sweep (the process does; most tests need not). */
   backgroundTasks?: boolean
 }
 
 export const DEFAULT_ENQUEUE_TIMEOUT_MS = 2_000
 
-export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS, backgroundTasks = false }: AppDeps) {
+export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS, backgroundTasks = false }: AppDeps) {
   const app = Fastify({
     logger: loggerOptions(logger?.level ?? config.LOG_LEVEL, logger?.destination),
     // The correlation id: a caller's X-Request-Id when it is a sane token, else a fresh UUID. It follows
@@ -66,6 +70,7 @@ export function buildApp({ config, prisma, queue, logger, enqueueTimeoutMs = DEF
   app.register(openapiPlugin)
   app.register(metricsPlugin, { metrics })
   app.register(errorsPlugin)
+  app.register(securityPlugin, { config, ...(redis ? { redis } : {}) })
   app.register(authPlugin, { config, prisma })
   app.register(healthRoutes)
   app.register(authRoutes, routeDeps)

@@ -36,3 +36,9 @@ export const AlreadyMember = apiError('already_member', 'A user with this email 
 export const InvalidTeacher = apiError('invalid_teacher', 'teacherId must be a teacher of this school', 400)
 export const ClassExists = apiError('class_exists', 'A class with this name already exists in this school', 409)
 export const RouteNotFound = apiError('not_found', 'Route not found', 404)
+export const RateLimited = apiError<[retryAfter: string]>('rate_limited', 'Too many attempts; try again in %s', 429)
+export const InvitationQuotaExceeded = apiError<[limit: number]>(
+  'invitation_quota_exceeded',
+  'This school has sent %d invitations in the last hour; try again later',
+  429,
+)

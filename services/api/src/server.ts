@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the queue, then the database).
 import type { AddressInfo } from 'node:net'
 import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { apiConfigSchema, ConfigError, loadConfig, type ApiConfig } from '@school/config'
 import { createPrismaClient } from '@school/db'
 import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
@@ -30,9 +31,13 @@ const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, {
   connection: { url: config.REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   prefix: queuePrefix(config.REDIS_PREFIX),
 })
-const app = buildApp({ config, prisma, queue, backgroundTasks: true })
+// Rate-limit counters, shared by every API instance; fails fast too (the limits then fail open).
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
+const app = buildApp({ config, prisma, queue, redis, backgroundTasks: true })
+redis.on('error', (error: Error) => app.log.warn({ err: error }, 'rate-limit redis connection error'))
 app.addHook('onClose', async () => {
   // Reverse order of creation.
+  redis.disconnect()
   await queue.close()
   await prisma.$disconnect()
 })

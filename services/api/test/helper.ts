@@ -1,6 +1,7 @@
 // Builds the API against real dependencies for one test: its own database with the fixture, its own
 // Redis key prefix and queue, log lines captured in memory; everything is closed and removed at teardown.
 import { createHmac } from 'node:crypto'
+import type { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { apiConfigSchema, loadConfig, type ApiConfig } from '@school/config'
 import { createPrismaClient, type PrismaClient } from '@school/db'
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   /** A queue of the test's own making (e.g. one that cannot reach Redis); the helper still closes it. */
   queue?: (prefix: string) => Queue<SchoolEventJob>
   enqueueTimeoutMs?: number
+  /** Shared rate-limit counters, as several API instances would share them. */
+  redis?: Redis
   /** Called with the app before it is made ready, e.g. to add an onRoute hook that sees every route. */
   beforeReady?: (app: App) => void
 }
@@ -72,6 +75,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
     queue,
     logger: { level: 'info', destination: { write: (line) => void logs.push(JSON.parse(line) as Record<string, unknown>) } },
     ...(options.enqueueTimeoutMs === undefined ? {} : { enqueueTimeoutMs: options.enqueueTimeoutMs }),
+    ...(options.redis ? { redis: options.redis } : {}),
   })
   t.teardown(async () => {
     await app.close()

@@ -11,6 +11,7 @@ import {
   InvitationNotFound,
   InvitationNotPending,
   InvitationPending,
+  InvitationQuotaExceeded,
 } from '../http-errors.js'
 import { hashInvitationToken, isWellFormedInvitationToken, newInvitationToken } from './invitation-tokens.js'
 import { changeSchool, type ChangeDeps } from './school-change.js'
@@ -49,6 +50,8 @@ function assertAnswerable(invitation: Invitation, now: Date): 'pending' | 'lapse
 
 export interface InvitationDeps extends ChangeDeps {
   invitationTtlHours: number
+  /** Invitations one school may create per rolling hour. */
+  invitationsPerHour: number
 }
 
 export interface NewInvitation {
@@ -71,8 +74,12 @@ export async function createInvitation(
       select: { id: true },
     })
     if (member) throw new AlreadyMember()
-    // Race-free: the school's row lock, taken when the log was opened, serializes this check.
+    // Race-free: the school's row lock, taken when the log was opened, serializes these checks.
     const now = new Date()
+    const lastHour = await tx.invitation.count({
+      where: { schoolId: input.schoolId, createdAt: { gt: new Date(now.getTime() - 3600_000) } },
+    })
+    if (lastHour >= deps.invitationsPerHour) throw new InvitationQuotaExceeded(deps.invitationsPerHour)
     const pending = await tx.invitation.findMany({ where: { schoolId: input.schoolId, email: input.email, status: 'pending' } })
     if (pending.some((invitation) => !isLapsed(invitation, now))) throw new InvitationPending()
     for (const lapsed of pending) await expire(tx, events, lapsed)

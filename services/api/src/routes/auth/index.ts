@@ -19,6 +19,8 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma })
         body: LoginBody,
         response: { 200: LoginResponse, ...errorResponses },
       },
+      // After the body is parsed, so the per-account limit sees the email.
+      preHandler: app.loginLimits,
     },
     async (request) => {
       const user = await checkCredentials(prisma, request.body.email, request.body.password)

@@ -29,7 +29,12 @@ import type { RouteDeps } from '../route-deps.js'
 import { invitationView } from './invitation-view.js'
 
 const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { config, prisma, publisher }) => {
-  const deps = { prisma, publisher, invitationTtlHours: config.INVITATION_TTL_HOURS }
+  const deps = {
+    prisma,
+    publisher,
+    invitationTtlHours: config.INVITATION_TTL_HOURS,
+    invitationsPerHour: config.INVITATIONS_PER_SCHOOL_PER_HOUR,
+  }
 
   app.post(
     '/api/accounts/schools/:id/invitations',

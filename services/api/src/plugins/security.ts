@@ -1,0 +1,82 @@
+// Defences every response or sign-in gets: security headers (@fastify/helmet), CORS limited to the
+// configured origins, and sign-in rate limits per account and per client IP, kept in Redis so that they
+// hold across API instances.
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
+import type { ApiConfig } from '@school/config'
+import { RateLimited } from '../http-errors.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler of the sign-in route: the per-IP and the per-account limits. */
+    loginLimits: preHandlerAsyncHookHandler
+  }
+}
+
+export interface SecurityOptions {
+  config: Pick<ApiConfig, 'PUBLIC_URL' | 'CORS_ORIGINS' | 'LOGIN_MAX_PER_ACCOUNT' | 'LOGIN_MAX_PER_IP' | 'REDIS_PREFIX'>
+  /** Shared counters across instances; without it (tests) counters are per process. */
+  redis?: Redis
+}
+
+const LOGIN_WINDOW_MS = 15 * 60_000
+
+function minutes(seconds: number): string {
+  const whole = Math.max(1, Math.ceil(seconds / 60))
+  return whole === 1 ? '1 minute' : `${whole} minutes`
+}
+
+/** The allowed browser origins: the configured list, or the public URL's origin. */
+export function allowedOrigins(config: Pick<ApiConfig, 'PUBLIC_URL' | 'CORS_ORIGINS'>): string[] {
+  const listed = config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
+  return listed.length > 0 ? listed : [new URL(config.PUBLIC_URL).origin]
+}
+
+async function securityPlugin(app: FastifyInstance, { config, redis }: SecurityOptions): Promise<void> {
+  // The dashboard page sets its own Content-Security-Policy; JSON responses need none.
+  await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } })
+  const origins = new Set(allowedOrigins(config))
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin === undefined || origins.has(origin)),
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  })
+  await app.register(rateLimit, {
+    global: false,
+    ...(redis ? { redis } : {}),
+    nameSpace: `${config.REDIS_PREFIX}:rate-limit:`,
+    // Redis unreachable: sign-in keeps working rather than locking everyone out.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) => new RateLimited(context.after),
+  })
+  const emailOf = (body: unknown) => {
+    const email = (body as { email?: unknown } | undefined)?.email
+    return typeof email === 'string' ? email.trim().toLowerCase() : ''
+  }
+  // Two limits on one route: @fastify/rate-limit's route handlers run only once per request, so the
+  // limiters are created bare and checked here in turn.
+  const limits = [
+    app.createRateLimit({ max: config.LOGIN_MAX_PER_IP, timeWindow: LOGIN_WINDOW_MS, keyGenerator: (request) => `login-ip:${request.ip}` }),
+    app.createRateLimit({
+      max: config.LOGIN_MAX_PER_ACCOUNT,
+      timeWindow: LOGIN_WINDOW_MS,
+      keyGenerator: (request) => `login-account:${emailOf(request.body)}`,
+    }),
+  ]
+  app.decorate('loginLimits', async (request, reply) => {
+    for (const limit of limits) {
+      const result = await limit(request)
+      if (result.isAllowed || !result.isExceeded) continue
+      reply.header('retry-after', String(result.ttlInSeconds))
+      throw new RateLimited(minutes(result.ttlInSeconds))
+    }
+  })
+}
+
+export default fp(securityPlugin, { name: 'security', fastify: '5.x' })
