@@ -54,6 +54,12 @@ export const apiConfigSchema = Type.Object({
 
 export const realtimeConfigSchema = Type.Object({
   ...shared,
+  // The public origin browsers load the dashboard from; with ALLOWED_ORIGINS, who may open a dashboard
+  // connection from a browser (cross-site WebSocket hijacking). Clients that send no Origin are not browsers.
+  PUBLIC_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:8000' }),
+  ALLOWED_ORIGINS: Type.String({ default: '' }),
+  // Messages a client may send per second (pings); beyond, each is answered with error rate_limited.
+  CLIENT_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   // Jobs of one queue handled at once; 1 keeps each school's events strictly in order.
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),

@@ -17,6 +17,7 @@ import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
 import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
+import { allowedOrigins } from './guards/connection-guards.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
 import type { DependencyChecks } from '@school/observability'
 import { createPresenceStore } from './presence/presence-store.js'
@@ -101,6 +102,8 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     connectionEstablished,
     streams,
     bridge,
+    allowedOrigins: allowedOrigins(config),
+    messagesPerSecond: config.CLIENT_MESSAGES_PER_SECOND,
     presence,
     // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
     // it on the same connection is answered only after Redis has processed the subscription.

@@ -6,7 +6,9 @@ import { eventMessages, freePort, invitationEventStream, lastMetrics, pollUntil,
 
 // Short relay timings for every API process of this test (a stranded event waits grace + interval).
 const RELAY = { OUTBOX_RELAY_GRACE_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '200' }
-const system = await startSystem(t, 'e2e_outbox', { apiEnv: RELAY })
+// The realtime service's periodic catch-up would also deliver the stranded event straight from the log;
+// it is pushed out of the way so that this test proves the relay's path.
+const system = await startSystem(t, 'e2e_outbox', { apiEnv: RELAY, realtimeEnv: { CATCH_UP_INTERVAL_MS: '3600000' } })
 const { fixture, prisma } = system
 const schoolId = fixture.schoolA.id
 const ownerA = await system.login(fixture.ownerA)

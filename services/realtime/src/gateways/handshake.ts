@@ -12,9 +12,11 @@ export interface DashboardAccess {
   schoolId: number
   /** The last sequence the client saw, when it asks to resume after it. */
   since?: number
+  /** The access token's `exp` (seconds since the epoch): the connection ends when it passes. */
+  tokenExpiresAt?: number
 }
 
-export type RefusalCode = 'unauthorized' | 'forbidden' | 'school_not_found' | 'invalid_since' | 'internal_error'
+export type RefusalCode = 'unauthorized' | 'forbidden' | 'school_not_found' | 'invalid_since' | 'origin_not_allowed' | 'internal_error'
 
 export interface HandshakeRefusal {
   status: 400 | 401 | 403 | 404 | 500
@@ -79,7 +81,16 @@ export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaCl
       case 'forbidden':
         return FORBIDDEN
       case 'admin':
-        return { accepted: true, access: { user: access.user, role: access.role, schoolId, ...(since === undefined ? {} : { since }) } }
+        return {
+          accepted: true,
+          access: {
+            user: access.user,
+            role: access.role,
+            schoolId,
+            ...(since === undefined ? {} : { since }),
+            ...(verified.claims.exp === undefined ? {} : { tokenExpiresAt: verified.claims.exp }),
+          },
+        }
     }
   }
 }

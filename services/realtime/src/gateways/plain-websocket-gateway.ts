@@ -19,6 +19,7 @@ import type { AdapterBridge, PlainMembership } from './adapter-bridge.js'
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } from './handshake.js'
 import type { Transport } from './welcome-messages.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
+import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
 
@@ -30,6 +31,10 @@ export interface PlainWebSocketGatewayOptions {
   /** Upgrades under this path belong to Socket.IO's engine; this gateway leaves them alone. */
   socketIoPath: string
   maxPayloadBytes: number
+  /** Browser origins allowed to connect (requests without Origin are not browsers). */
+  allowedOrigins: ReadonlySet<string>
+  /** Client messages allowed per second on one connection. */
+  messagesPerSecond: number
   logger: Logger
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
   streams: StreamRegistry
@@ -141,6 +146,11 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     const url = new URL(req.url ?? '/', 'http://localhost')
     const match = DASHBOARD_WS_PATH.exec(url.pathname)
     if (!match) return refuseUpgrade(socket, 404, { code: 'not_found', message: `No WebSocket endpoint at ${url.pathname}` })
+    if (!originAllowed(req.headers.origin, options.allowedOrigins)) {
+      const { status, code, message } = ORIGIN_REFUSAL
+      logger.info({ transport: 'websocket', status, code, origin: req.headers.origin }, 'dashboard connection refused')
+      return refuseUpgrade(socket, status, { code, message })
+    }
     const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined
     let result
     try {
@@ -177,9 +187,18 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     ws.on('pong', () => {
       connection.alive = true
     })
-    ws.on('message', (data, isBinary) => send(ws, answerClientFrame(data, isBinary)))
+    const budget = messageBudget(options.messagesPerSecond)
+    ws.on('message', (data, isBinary) => {
+      if (!budget.take()) return send(ws, clientError('rate_limited', `At most ${options.messagesPerSecond} messages per second`))
+      send(ws, answerClientFrame(data, isBinary))
+    })
+    const cancelExpiry = onTokenExpiry(access.tokenExpiresAt, () => {
+      log.info('access token expired; closing the dashboard connection')
+      ws.close(TOKEN_EXPIRED, 'token expired')
+    })
     ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
     ws.on('close', (code) => {
+      cancelExpiry()
       membership.leave()
       options.streams.remove(stream)
       options.presence.left(access.schoolId, id)

@@ -8,6 +8,7 @@ import type { Transport } from './welcome-messages.js'
 import type { AdapterBridge } from './adapter-bridge.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
+import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
 
 export interface SocketIoGatewayOptions {
@@ -16,6 +17,8 @@ export interface SocketIoGatewayOptions {
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
   streams: StreamRegistry
   bridge: AdapterBridge
+  allowedOrigins: ReadonlySet<string>
+  messagesPerSecond: number
   presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
@@ -63,6 +66,10 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     const { auth, headers, query } = socket.handshake
     const token = (typeof auth.token === 'string' && auth.token !== '' ? auth.token : undefined) ?? bearerToken(headers.authorization)
     const schoolId = auth.schoolId ?? query.schoolId
+    if (!originAllowed(headers.origin, options.allowedOrigins)) {
+      logger.info({ transport: 'socket.io', status: ORIGIN_REFUSAL.status, code: ORIGIN_REFUSAL.code, origin: headers.origin }, 'dashboard connection refused')
+      return next(new ConnectionRefusedError({ ...ORIGIN_REFUSAL }))
+    }
     try {
       const result = await handshake({ token, schoolId, since: auth.since ?? query.since })
       if (!result.accepted) {
@@ -81,7 +88,19 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     const { access } = socket.data
     const log = logger.child({ transport: 'socket.io', connectionId: socket.id, schoolId: access.schoolId, userId: access.user.id })
     log.info({ engine: socket.conn.transport.name }, 'dashboard connection opened')
-    socket.on('ping', (data) => emitEnvelope(socket, envelope('pong', data ?? null)))
+    const budget = messageBudget(options.messagesPerSecond)
+    socket.on('ping', (data) => {
+      if (!budget.take()) {
+        return emitEnvelope(socket, envelope('error', { code: 'rate_limited', message: `At most ${options.messagesPerSecond} messages per second` }))
+      }
+      emitEnvelope(socket, envelope('pong', data ?? null))
+    })
+    const cancelExpiry = onTokenExpiry(access.tokenExpiresAt, () => {
+      log.info('access token expired; closing the dashboard connection')
+      emitEnvelope(socket, envelope('error', { code: 'token_expired', message: 'The access token expired; sign in again and reconnect with since' }))
+      socket.disconnect(true)
+    })
+    socket.on('disconnect', () => cancelExpiry())
 
     // The socket joins the room under a pseudo id, like a plain WebSocket, so that every broadcast
     // passes through its stream (dedupe, gap filling) instead of Socket.IO's direct delivery.
