@@ -67,6 +67,11 @@ t.test('the dashboard page shows changes live in a second window and catches up 
   t.equal(await watcher.locator('#feed').getAttribute('aria-live'), 'polite')
   t.equal(await watcher.locator('#connection-state').getAttribute('role'), 'status')
 
+  // Presence: each window shows who is watching, both users, sorted by name.
+  for (const page of [sender, watcher]) await page.locator('#watchers li', { hasText: ownerA.name }).waitFor()
+  await watcher.locator('#watchers li', { hasText: adminA.name }).waitFor()
+  t.same(await watcher.locator('#watchers li').allTextContents(), [`${adminA.name} (Admin)`, `${ownerA.name} (Owner)`])
+
   // Send an invitation from the first window.
   await sender.locator('#invite-email').fill('ana@example.com')
   await sender.locator('#invite-role').selectOption('teacher')

@@ -172,6 +172,18 @@ function renderInvitations() {
   $('no-invitations').hidden = rows.length > 0
 }
 
+/** Who has this dashboard open right now, on any instance (presence_update). */
+function renderWatchers(watchers) {
+  const items = watchers.map((watcher) =>
+    element(
+      'li',
+      { 'data-user-id': String(watcher.id) },
+      `${watcher.name} (${ROLE_NAMES[watcher.role] ?? watcher.role})${watcher.connections > 1 ? `, ${watcher.connections} windows` : ''}`,
+    ),
+  )
+  $('watchers').replaceChildren(...(items.length > 0 ? items : [element('li', {}, 'Nobody')]))
+}
+
 /** The first render, and the reload after resume_unavailable: the API's view replaces what is shown. */
 async function loadDashboard(schoolId) {
   const [dashboard, invitations] = await Promise.all([
@@ -257,6 +269,7 @@ function connect(schoolId) {
   })
 
   socket.on('metrics_update', (message) => renderMetrics(message.data, message.seq))
+  socket.on('presence_update', (message) => renderWatchers(message.data.watchers))
   socket.on('activity_new', (message) => {
     if (addActivity(message.data)) renderFeed(message.data.seq)
   })
