@@ -60,6 +60,9 @@ export const realtimeConfigSchema = Type.Object({
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   // Messages a client may send per second (pings); beyond, each is answered with error rate_limited.
   CLIENT_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+  // How often open connections are checked against the database: a user who lost the owner/admin role
+  // (or the account) is disconnected within this interval.
+  ACCESS_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 10_000 }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   // Jobs of one queue handled at once; 1 keeps each school's events strictly in order.
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),

@@ -58,7 +58,7 @@ export interface ServerMessages {
 
 export type ServerMessageType = keyof ServerMessages
 
-export type ClientErrorCode = 'invalid_json' | 'invalid_message' | 'unknown_type' | 'unsupported_frame' | 'rate_limited' | 'token_expired'
+export type ClientErrorCode = 'invalid_json' | 'invalid_message' | 'unknown_type' | 'unsupported_frame' | 'rate_limited' | 'token_expired' | 'access_revoked'
 
 /**
  * Envelope of every server message. Messages caused by a domain event carry its id and sequence;

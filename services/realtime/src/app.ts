@@ -18,6 +18,7 @@ import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 import { allowedOrigins } from './guards/connection-guards.js'
+import { createAccessRecheck } from './guards/access-recheck.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
 import type { DependencyChecks } from '@school/observability'
 import { createPresenceStore } from './presence/presence-store.js'
@@ -86,6 +87,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   const handshake = createHandshake({ config, prisma })
   const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
   const streams = createStreamRegistry({ prisma, config, logger, metrics })
+  const access = createAccessRecheck({ prisma, intervalMs: config.ACCESS_RECHECK_MS, logger })
   const broadcaster = createBroadcaster(io, (type) => metrics.broadcasts.inc({ type }))
   const presence = createSchoolPresence({
     store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId: randomUUID(), ttlMs: config.PRESENCE_TTL_MS }),
@@ -103,6 +105,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     streams,
     bridge,
     allowedOrigins: allowedOrigins(config),
+    access,
     messagesPerSecond: config.CLIENT_MESSAGES_PER_SECOND,
     presence,
     // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
@@ -140,6 +143,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
       await plain.close()
       await io.close()
       streams.close()
+      access.close()
     },
   }
 }

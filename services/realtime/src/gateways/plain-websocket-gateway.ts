@@ -20,6 +20,7 @@ import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } f
 import type { Transport } from './welcome-messages.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
+import { ACCESS_REVOKED, type AccessRecheck } from '../guards/access-recheck.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
 
@@ -35,6 +36,7 @@ export interface PlainWebSocketGatewayOptions {
   allowedOrigins: ReadonlySet<string>
   /** Client messages allowed per second on one connection. */
   messagesPerSecond: number
+  access: AccessRecheck
   logger: Logger
   connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
   streams: StreamRegistry
@@ -196,9 +198,11 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
       log.info('access token expired; closing the dashboard connection')
       ws.close(TOKEN_EXPIRED, 'token expired')
     })
+    const unwatch = options.access.watch(access.schoolId, access.user.id, () => ws.close(ACCESS_REVOKED, 'access revoked'))
     ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
     ws.on('close', (code) => {
       cancelExpiry()
+      unwatch()
       membership.leave()
       options.streams.remove(stream)
       options.presence.left(access.schoolId, id)

@@ -9,6 +9,7 @@ import type { AdapterBridge } from './adapter-bridge.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
 import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
+import type { AccessRecheck } from '../guards/access-recheck.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
 
 export interface SocketIoGatewayOptions {
@@ -19,6 +20,7 @@ export interface SocketIoGatewayOptions {
   bridge: AdapterBridge
   allowedOrigins: ReadonlySet<string>
   messagesPerSecond: number
+  access: AccessRecheck
   presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
@@ -100,7 +102,14 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
       emitEnvelope(socket, envelope('error', { code: 'token_expired', message: 'The access token expired; sign in again and reconnect with since' }))
       socket.disconnect(true)
     })
-    socket.on('disconnect', () => cancelExpiry())
+    const unwatch = options.access.watch(access.schoolId, access.user.id, () => {
+      emitEnvelope(socket, envelope('error', { code: 'access_revoked', message: "You are no longer an owner or admin of this school" }))
+      socket.disconnect(true)
+    })
+    socket.on('disconnect', () => {
+      cancelExpiry()
+      unwatch()
+    })
 
     // The socket joins the room under a pseudo id, like a plain WebSocket, so that every broadcast
     // passes through its stream (dedupe, gap filling) instead of Socket.IO's direct delivery.

@@ -4,7 +4,7 @@ import t from 'tap'
 import { PlainClient, SocketIoClient } from '../clients.js'
 import { createWorld } from '../helper.js'
 
-const world = await createWorld(t, 'rt_guards', { PUBLIC_URL: 'https://school.test', CLIENT_MESSAGES_PER_SECOND: '5' })
+const world = await createWorld(t, 'rt_guards', { PUBLIC_URL: 'https://school.test', CLIENT_MESSAGES_PER_SECOND: '5', ACCESS_RECHECK_MS: '100' })
 const { fixture } = world
 const instance = await world.startInstance({ worker: false })
 const schoolA = fixture.schoolA.id
@@ -50,4 +50,21 @@ t.test('a flood of pings is answered with rate_limited beyond the budget, and th
   const pongs = client.inbox.messages.filter((m) => m.type === 'pong').length
   t.ok(pongs >= 5 && pongs <= 15, `${pongs} pongs within the 5 per second budget (the flood may span two windows)`)
   t.equal(client.socket.readyState, client.socket.OPEN, 'still open')
+})
+
+t.test('a user who stops being an admin is disconnected while connected; the others stay', async (t) => {
+  const admin = await PlainClient.connect(instance.url, schoolA, world.token(fixture.adminA))
+  const adminOverSocketIo = await SocketIoClient.connect(instance.url, schoolA, world.token(fixture.adminA))
+  const owner = await PlainClient.connect(instance.url, schoolA, world.token(fixture.ownerA))
+  t.teardown(() => Promise.all([admin.close(), adminOverSocketIo.close(), owner.close()]))
+  for (const client of [admin, adminOverSocketIo, owner]) await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
+  const membership = { userId_schoolId: { userId: fixture.adminA.id, schoolId: schoolA } }
+  await world.prisma.membership.update({ where: membership, data: { role: 'teacher' } })
+  t.teardown(() => world.prisma.membership.update({ where: membership, data: { role: 'school_admin' } }))
+  const [closed, reason] = await Promise.all([admin.closed(), adminOverSocketIo.disconnected()])
+  t.same(closed, { code: 4003, reason: 'access revoked' })
+  t.equal(reason, 'io server disconnect')
+  t.match(adminOverSocketIo.inbox.messages.find((m) => m.type === 'error'), { data: { code: 'access_revoked' } })
+  owner.ping('still here')
+  await owner.inbox.waitFor((m) => m.type === 'pong' && m.data === 'still here', "the owner's connection is untouched")
 })
