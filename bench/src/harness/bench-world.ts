@@ -56,6 +56,8 @@ export async function createBenchWorld(label: string): Promise<BenchWorld> {
       REDIS_PREFIX: redisPrefix,
       JWT_SECRET: DEV_JWT_SECRET,
       PUBLIC_URL: 'http://127.0.0.1:8000',
+      // Benchmarks measure throughput, not the per-school hourly invitation quota.
+      INVITATIONS_PER_SCHOOL_PER_HOUR: '100000',
     },
     defer: (cleanup) => cleanups.push(cleanup),
     async close() {

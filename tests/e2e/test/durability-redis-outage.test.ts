@@ -25,7 +25,8 @@ import {
 const redis = await startPrivateRedis(t)
 const system = await startSystem(t, 'e2e_redis_outage', {
   redisUrl: redis.url,
-  apiEnv: { OUTBOX_RELAY_GRACE_MS: '300', OUTBOX_RELAY_INTERVAL_MS: '200' },
+  // Hundreds of invitations in one school within the hour: above the default quota.
+  apiEnv: { OUTBOX_RELAY_GRACE_MS: '300', OUTBOX_RELAY_INTERVAL_MS: '200', INVITATIONS_PER_SCHOOL_PER_HOUR: '100000' },
   realtimeEnv: { RECONCILE_INTERVAL_MS: '300', CATCH_UP_INTERVAL_MS: '500' },
 })
 const { fixture, prisma } = system

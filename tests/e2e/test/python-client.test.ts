@@ -19,7 +19,8 @@ t.test('the Python websockets client from the README receives the live dashboard
     '--school', String(fixture.schoolA.id),
     '--email', fixture.ownerA.email,
     '--password', fixture.ownerA.password,
-    '--max-messages', '6',
+    // Six dashboard messages plus one presence_update (this client itself joining the watchers).
+    '--max-messages', '7',
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => {
     if (child.exitCode === null) child.kill()
@@ -43,7 +44,11 @@ t.test('the Python websockets client from the README receives the live dashboard
   t.equal(status, 201)
   const [code] = await exited
   t.equal(code, 0, stderr)
-  t.same(lines.map((line) => line.split(' ')[0]), [
+  const presence = lines.filter((line) => line.startsWith('presence_update '))
+  t.equal(presence.length, 1, 'one presence_update: the client itself is watching')
+  t.match(JSON.parse(presence[0]!.slice('presence_update '.length)), { watchers: [{ id: fixture.ownerA.id, connections: 1 }] })
+  const dashboard = lines.filter((line) => !line.startsWith('presence_update '))
+  t.same(dashboard.map((line) => line.split(' ')[0]), [
     'connection_established',
     'metrics_update',
     'pong',
@@ -51,6 +56,6 @@ t.test('the Python websockets client from the README receives the live dashboard
     'activity_new',
     'metrics_update',
   ])
-  t.equal(lines[2], 'pong "hello from python"')
-  t.match(JSON.parse(lines[3]!.slice('invitation_status_update '.length)), { email: 'py@example.com', role: 'student', status: 'pending' })
+  t.equal(dashboard[2], 'pong "hello from python"')
+  t.match(JSON.parse(dashboard[3]!.slice('invitation_status_update '.length)), { email: 'py@example.com', role: 'student', status: 'pending' })
 })
