@@ -19,6 +19,7 @@ import {
   type FixtureUser,
 } from '@school/test-support'
 import { createSigner } from 'fast-jwt'
+import { apiClient } from './api-client.js'
 
 type Teardown = (fn: () => unknown) => void
 
@@ -163,18 +164,7 @@ export async function startSystem(t: { teardown: Teardown }, label: string, opti
     await Promise.all((['api', 'realtime'] as const).map(async (name) => [name, await launch(name)] as const)),
   ) as Record<'api' | 'realtime', ServiceProcess>
 
-  const request: RunningSystem['request'] = async (method, path, options = {}) => {
-    const headers: Record<string, string> = {}
-    if (options.token) headers.authorization = `Bearer ${options.token}`
-    if (options.body !== undefined) headers['content-type'] = 'application/json'
-    const response = await fetch(`${origin}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text ? JSON.parse(text) : null }
-  }
+  const { request, login } = apiClient(origin)
 
   const settings = { JWT_SECRET: DEV_JWT_SECRET, JWT_ISSUER: 'school-dashboard', JWT_AUDIENCE: 'school-dashboard' }
   return {
@@ -195,11 +185,7 @@ export async function startSystem(t: { teardown: Teardown }, label: string, opti
       return current[name]
     },
     request,
-    async login(user) {
-      const { status, body } = await request('POST', '/api/auth/login', { body: { email: user.email, password: user.password } })
-      if (status !== 200) throw new Error(`login of ${user.email} failed with ${status}: ${JSON.stringify(body)}`)
-      return body.token as string
-    },
+    login,
     signToken(claims, options = {}) {
       const { sign } = jwtOptions(settings)
       const signer = createSigner({

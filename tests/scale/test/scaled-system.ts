@@ -3,6 +3,7 @@
 import { DEV_JWT_SECRET } from '@school/config'
 import { createPrismaClient, type PrismaClient } from '@school/db'
 import {
+  apiClient,
   createFixture,
   createTestDatabase,
   deleteRedisKeys,
@@ -110,18 +111,7 @@ async function start(
     : null
   const origin = loadBalancer?.origin ?? apis[0]!.url
 
-  const request: ScaledSystem['request'] = async (method, path, requestOptions = {}) => {
-    const headers: Record<string, string> = {}
-    if (requestOptions.token) headers.authorization = `Bearer ${requestOptions.token}`
-    if (requestOptions.body !== undefined) headers['content-type'] = 'application/json'
-    const response = await fetch(`${origin}${path}`, {
-      method,
-      headers,
-      body: requestOptions.body === undefined ? undefined : JSON.stringify(requestOptions.body),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text ? JSON.parse(text) : null }
-  }
+  const { request, login } = apiClient(origin)
 
   return {
     origin,
@@ -138,11 +128,7 @@ async function start(
       return service
     },
     request,
-    async login(user) {
-      const { status, body } = await request('POST', '/api/auth/login', { body: { email: user.email, password: user.password } })
-      if (status !== 200) throw new Error(`login of ${user.email} failed with ${status}: ${JSON.stringify(body)}`)
-      return body.token as string
-    },
+    login,
   }
 }
 
