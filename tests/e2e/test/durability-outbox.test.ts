@@ -2,7 +2,8 @@
 // then SIGKILL) is enqueued by the next API's relay and reaches the connected clients, once.
 import t from 'tap'
 import { PlainClient, SocketIoClient, startSystem } from '@school/test-support/system'
-import { eventMessages, freePort, invitationEventStream, lastMetrics, pollUntil, range, renderedDashboard, waitForLog } from './fault-tolerance.js'
+import { freePort } from '@school/test-support'
+import { eventMessages, invitationEventStream, lastMetrics, pollUntil, range, renderedDashboard, waitForLog } from './fault-tolerance.js'
 
 // Short relay timings for every API process of this test (a stranded event waits grace + interval).
 const RELAY = { OUTBOX_RELAY_GRACE_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '200' }

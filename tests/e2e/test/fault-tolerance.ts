@@ -4,25 +4,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { appendDomainEvent, type PrismaClient } from '@school/db'
 import { queuePrefix, SCHOOL_EVENT_JOB_OPTIONS, SCHOOL_EVENTS_QUEUE, type AnyEnvelope, type SchoolEventJob, type SchoolMetrics } from '@school/events'
+import { freePort } from '@school/test-support'
 import type { Inbox, RunningSystem, ServiceProcess } from '@school/test-support/system'
 
 type Teardown = (fn: () => unknown) => void
-
-/** A TCP port nothing listens on at the moment. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 export interface PrivateRedis {
   readonly url: string

@@ -5,6 +5,7 @@ import t from 'tap'
 import { DEFAULT_DATABASE_URL } from '@school/config'
 import { startTcpProxy, TEST_REDIS_URL, throughProxy } from '@school/test-support'
 import { PlainClient, startSystem } from '@school/test-support/system'
+import { pollUntil, waitForLog } from './fault-tolerance.js'
 
 // PostgreSQL and Redis are reached through proxies the test can cut, so that the shared servers stay up.
 const database = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL).port || 5432) })
@@ -41,16 +42,6 @@ const readiness = async (url: string) => {
   const response = await fetch(`${url}/readyz`)
   return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } }
 }
-/** Polls /readyz until it answers `status`; the probes themselves bound each poll. */
-async function readyzBecomes(url: string, status: number): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const result = await readiness(url)
-    if (result.status === status || Date.now() > deadline) return result
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 t.test('the counters and histograms move by exactly what the scenario did', async (t) => {
   const client = await PlainClient.connect(system.origin, fixture.schoolA.id, ownerA)
   t.teardown(() => client.close())
@@ -117,12 +108,7 @@ t.test('one correlation id follows an event from the HTTP request to the emitted
   t.equal(enqueued?.eventId, activity.eventId, 'and the event it enqueued')
   const stored = await system.prisma.domainEvent.findUniqueOrThrow({ where: { id: activity.eventId! } })
   t.equal(stored.correlationId, correlationId, 'the event log keeps it')
-  const deadline = Date.now() + 5000
-  let emitted: Record<string, unknown> | undefined
-  while (!emitted && Date.now() < deadline) {
-    emitted = lines(system.realtime.logs).find((line) => line.msg === 'event emitted' && line.correlationId === correlationId)
-    if (!emitted) await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const emitted = JSON.parse(await waitForLog(system.realtime, ['"msg":"event emitted"', `"correlationId":"${correlationId}"`], 5000)) as unknown
   t.match(emitted, { service: 'realtime', eventId: activity.eventId, seq: activity.seq }, 'the realtime service logged the emit under the same id')
   const secrets = [...system.api.logs, ...system.realtime.logs].filter((line) => line.includes(ownerA) || line.includes('fixture-password'))
   t.same(secrets, [], 'no token or password in any log line')
@@ -134,22 +120,22 @@ t.test('/readyz turns unready when PostgreSQL or Redis is unreachable, and ready
   }
   database.cut()
   for (const url of [system.api.url, system.realtime.url]) {
-    const down = await readyzBecomes(url, 503)
+    const down = await pollUntil(() => readiness(url), (result) => result.status === 503, `${url}/readyz unready`, 15_000)
     t.equal(down.status, 503, `${url}: unready without PostgreSQL`)
     t.not(down.body.checks.database, 'ok')
     t.equal(down.body.checks.redis, 'ok')
   }
   t.equal((await fetch(`${system.api.url}/healthz`)).status, 200, 'still live: nothing to restart')
   database.restore()
-  for (const url of [system.api.url, system.realtime.url]) t.equal((await readyzBecomes(url, 200)).status, 200, `${url}: ready again`)
+  for (const url of [system.api.url, system.realtime.url]) t.equal((await pollUntil(() => readiness(url), (result) => result.status === 200, `${url}/readyz ready`, 15_000)).status, 200, `${url}: ready again`)
 
   redis.cut()
   for (const url of [system.api.url, system.realtime.url]) {
-    const down = await readyzBecomes(url, 503)
+    const down = await pollUntil(() => readiness(url), (result) => result.status === 503, `${url}/readyz unready`, 15_000)
     t.equal(down.status, 503, `${url}: unready without Redis`)
     t.not(down.body.checks.redis, 'ok')
   }
   t.equal(sample(await scrape(system.api.url), 'dependency_up', { dependency: 'redis' }), 0)
   redis.restore()
-  for (const url of [system.api.url, system.realtime.url]) t.equal((await readyzBecomes(url, 200)).status, 200, `${url}: ready again`)
+  for (const url of [system.api.url, system.realtime.url]) t.equal((await pollUntil(() => readiness(url), (result) => result.status === 200, `${url}/readyz ready`, 15_000)).status, 200, `${url}: ready again`)
 })

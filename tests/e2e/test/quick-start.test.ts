@@ -3,23 +3,13 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { DEFAULT_DATABASE_URL } from '@school/config'
 import { DEMO_ACCOUNTS } from '@school/stack'
-import { deleteRedisKeys, uniqueRedisPrefix } from '@school/test-support'
+import { deleteRedisKeys, freePort, uniqueRedisPrefix } from '@school/test-support'
 import { PlainClient } from '@school/test-support/system'
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 const base = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL)
 const databaseName = `sd_quickstart_${process.pid}_${Date.now()}`

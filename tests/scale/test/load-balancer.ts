@@ -2,8 +2,8 @@
 // it on a free port with the given instances, and reads its stats to see which instances are up.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@school/test-support'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const HAPROXY_CONFIG = `${ROOT}deploy/haproxy/haproxy.cfg`
@@ -49,17 +49,6 @@ export function ensureHaproxy(): string {
   const installed = haproxyPath()
   if (!installed) throw new Error("'apt-get install -y haproxy' succeeded but no haproxy binary is on PATH")
   return installed
-}
-
-/** A TCP port nobody listens on right now (the kernel's choice). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /** `host:port` of an instance URL such as http://127.0.0.1:41234. */

@@ -5,6 +5,7 @@ import { createPrismaClient, type PrismaClient } from '@school/db'
 import {
   apiClient,
   createFixture,
+  freePort,
   createTestDatabase,
   deleteRedisKeys,
   TEST_REDIS_URL,
@@ -13,7 +14,7 @@ import {
   type FixtureUser,
 } from '@school/test-support'
 import { startService, type ServiceProcess } from '@school/test-support/system'
-import { freePort, startLoadBalancer, type LoadBalancer } from './load-balancer.js'
+import { startLoadBalancer, type LoadBalancer } from './load-balancer.js'
 
 type Teardown = (fn: () => unknown) => void
 
