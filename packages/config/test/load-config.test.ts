@@ -1,5 +1,5 @@
 import t from 'tap'
-import { apiConfigSchema, ConfigError, DEV_JWT_SECRET, loadConfig, realtimeConfigSchema } from '../src/index.js'
+import { allowedOrigins, apiConfigSchema, ConfigError, DEV_JWT_SECRET, loadConfig, realtimeConfigSchema } from '../src/index.js'
 
 t.test('fills development defaults and converts numbers', async (t) => {
   const config = loadConfig(apiConfigSchema, { PORT: '4000', LOG_LEVEL: 'debug', UNRELATED: 'x' })
@@ -37,4 +37,9 @@ t.test('refuses a short secret', async (t) => {
 
 t.test('treats empty strings as unset', async (t) => {
   t.equal(loadConfig(apiConfigSchema, { PORT: '' }).PORT, 3000)
+})
+
+t.test('allowed origins: the configured list, trimmed, or else the public URL origin', async (t) => {
+  t.same(allowedOrigins(' https://a.test, https://b.test ,', 'http://localhost:8000'), ['https://a.test', 'https://b.test'])
+  t.same(allowedOrigins('', 'https://school.example/path/'), ['https://school.example'])
 })

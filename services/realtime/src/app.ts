@@ -6,7 +6,7 @@ import { Server } from 'socket.io'
 import { createShardedAdapter } from '@socket.io/redis-adapter'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { RealtimeConfig } from '@school/config'
+import { allowedOrigins, type RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { adapterChannelPrefix } from '@school/events'
 import { createBroadcaster, type Broadcaster } from './broadcaster.js'
@@ -17,7 +17,6 @@ import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
 import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
-import { allowedOrigins } from './guards/connection-guards.js'
 import { createAccessRecheck } from './guards/access-recheck.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
 import type { DependencyChecks } from '@school/observability'
@@ -104,7 +103,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     connectionEstablished,
     streams,
     bridge,
-    allowedOrigins: allowedOrigins(config),
+    allowedOrigins: new Set(allowedOrigins(config.ALLOWED_ORIGINS, config.PUBLIC_URL)),
     access,
     messagesPerSecond: config.CLIENT_MESSAGES_PER_SECOND,
     presence,

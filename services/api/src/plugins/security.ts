@@ -7,7 +7,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
-import type { ApiConfig } from '@school/config'
+import { allowedOrigins, type ApiConfig } from '@school/config'
 import { RateLimited } from '../http-errors.js'
 
 declare module 'fastify' {
@@ -30,16 +30,10 @@ function minutes(seconds: number): string {
   return whole === 1 ? '1 minute' : `${whole} minutes`
 }
 
-/** The allowed browser origins: the configured list, or the public URL's origin. */
-export function allowedOrigins(config: Pick<ApiConfig, 'PUBLIC_URL' | 'CORS_ORIGINS'>): string[] {
-  const listed = config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
-  return listed.length > 0 ? listed : [new URL(config.PUBLIC_URL).origin]
-}
-
 async function securityPlugin(app: FastifyInstance, { config, redis }: SecurityOptions): Promise<void> {
   // The dashboard page sets its own Content-Security-Policy; JSON responses need none.
   await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } })
-  const origins = new Set(allowedOrigins(config))
+  const origins = new Set(allowedOrigins(config.CORS_ORIGINS, config.PUBLIC_URL))
   await app.register(cors, {
     origin: (origin, callback) => callback(null, origin === undefined || origins.has(origin)),
     methods: ['GET', 'POST', 'DELETE'],

@@ -1,13 +1,6 @@
 // What a dashboard connection must keep satisfying beyond the handshake, the same on both transports:
 // a browser Origin from the allow-list, a token that has not expired (the connection is closed when it
 // does), and a bounded rate of client messages.
-import type { RealtimeConfig } from '@school/config'
-
-/** The browser origins allowed to open dashboard connections: ALLOWED_ORIGINS, or PUBLIC_URL's origin. */
-export function allowedOrigins(config: Pick<RealtimeConfig, 'PUBLIC_URL' | 'ALLOWED_ORIGINS'>): Set<string> {
-  const listed = config.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
-  return new Set(listed.length > 0 ? listed : [new URL(config.PUBLIC_URL).origin])
-}
 
 /** A request without Origin is not a browser (curl, ws, python); a browser's must be allowed. */
 export function originAllowed(origin: string | string[] | undefined, allowed: ReadonlySet<string>): boolean {
