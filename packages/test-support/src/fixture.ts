@@ -2,7 +2,7 @@
 // with its own owner; and a user who belongs to no school.
 import { addMember, type PrismaClient } from '@school/db'
 import { hashPassword } from '@school/auth'
-import type { Role } from '@school/events'
+import type { Role, SchoolMetrics } from '@school/events'
 
 export interface FixtureUser {
   id: number
@@ -21,6 +21,32 @@ export interface Fixture {
   ownerB: FixtureUser
   outsider: FixtureUser
 }
+
+/** The dashboard counters of the fixture's schools as created: what a first snapshot must show. */
+export const FIXTURE_METRICS = {
+  schoolA: {
+    students: 1,
+    teachers: 1,
+    admins: 2,
+    classes: 0,
+    pendingInvitations: 0,
+    acceptedInvitations: 0,
+    declinedInvitations: 0,
+    cancelledInvitations: 0,
+    expiredInvitations: 0,
+  },
+  schoolB: {
+    students: 0,
+    teachers: 0,
+    admins: 1,
+    classes: 0,
+    pendingInvitations: 0,
+    acceptedInvitations: 0,
+    declinedInvitations: 0,
+    cancelledInvitations: 0,
+    expiredInvitations: 0,
+  },
+} as const satisfies Record<string, SchoolMetrics>
 
 export async function createFixture(prisma: PrismaClient): Promise<Fixture> {
   // One hash for all: Argon2 is slow on purpose and tests need not pay for it six times.

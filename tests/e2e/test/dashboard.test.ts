@@ -4,6 +4,7 @@ import t from 'tap'
 import type { AnyEnvelope } from '@school/events'
 import { PlainClient, SocketIoClient, type DashboardClient, type HandshakeRefusal } from '@school/test-support/system'
 import { startSystem } from '@school/test-support/system'
+import { FIXTURE_METRICS } from '@school/test-support'
 
 const system = await startSystem(t, 'e2e_dashboard')
 const { fixture } = system
@@ -90,17 +91,7 @@ t.test('a connection starts with connection_established and a metrics snapshot, 
     const established = first as Extract<AnyEnvelope, { type: 'connection_established' }>
     t.equal(established.data.schoolId, fixture.schoolA.id)
     t.equal(established.data.transport, client.kind === 'websocket' ? 'websocket' : 'socket.io')
-    t.same(snapshot.data, {
-      students: 1,
-      teachers: 1,
-      admins: 2,
-      classes: 0,
-      pendingInvitations: 0,
-      acceptedInvitations: 0,
-      declinedInvitations: 0,
-      cancelledInvitations: 0,
-      expiredInvitations: 0,
-    })
+    t.same(snapshot.data, FIXTURE_METRICS.schoolA)
     t.match(snapshot.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   }
 })

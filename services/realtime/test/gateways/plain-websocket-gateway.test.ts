@@ -1,4 +1,5 @@
 import t from 'tap'
+import { FIXTURE_METRICS } from '@school/test-support'
 import { PlainClient, type HttpRefusal } from '../clients.js'
 import { createWorld } from '../helper.js'
 import { refusalCases } from '../refusal-cases.js'
@@ -19,18 +20,6 @@ const refusalOf = async (promise: Promise<unknown>): Promise<HttpRefusal> => {
   if (!error?.refusal) throw new Error(`expected an HTTP refusal, got ${String(error)}`)
   return error.refusal
 }
-const SCHOOL_A_METRICS = {
-  students: 1,
-  teachers: 1,
-  admins: 2,
-  classes: 0,
-  pendingInvitations: 0,
-  acceptedInvitations: 0,
-  declinedInvitations: 0,
-  cancelledInvitations: 0,
-  expiredInvitations: 0,
-}
-
 t.test('refuses before upgrading, with an HTTP status and a JSON body', async (t) => {
   for (const c of await refusalCases(world)) {
     const headers: Record<string, string> = c.token === undefined ? {} : { Authorization: `Bearer ${c.token}` }
@@ -71,7 +60,7 @@ t.test('accepts an owner and sends connection_established, then the metrics snap
   t.ok(!Number.isNaN(Date.parse(established.ts)), 'ts is a date')
   const snapshot = await client.inbox.next()
   // The fixture's four memberships are the school's first four events.
-  t.same(snapshot, { type: 'metrics_update', data: SCHOOL_A_METRICS, ts: snapshot.ts, seq: 4 })
+  t.same(snapshot, { type: 'metrics_update', data: FIXTURE_METRICS.schoolA, ts: snapshot.ts, seq: 4 })
 })
 
 t.test('accepts an admin with the token in the query and without the trailing slash', async (t) => {
@@ -92,7 +81,7 @@ t.test('the snapshot carries the sequence of the last event its counters include
   const snapshot = await client.inbox.next()
   t.equal(snapshot.type, 'metrics_update')
   t.equal(snapshot.seq, 41)
-  t.same(snapshot.data, { ...SCHOOL_A_METRICS, students: 0, teachers: 0, admins: 1 })
+  t.same(snapshot.data, FIXTURE_METRICS.schoolB)
 })
 
 t.test('answers a ping with a pong carrying the same data', async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { FIXTURE_METRICS } from '@school/test-support'
 import { SocketIoClient, type SocketIoTransport } from '../clients.js'
 import { createWorld } from '../helper.js'
 import { refusalCases } from '../refusal-cases.js'
@@ -62,17 +63,7 @@ for (const transport of ['websocket', 'polling'] as SocketIoTransport[]) {
     const snapshot = await client.inbox.next()
     t.same(snapshot, {
       type: 'metrics_update',
-      data: {
-        students: 1,
-        teachers: 1,
-        admins: 2,
-        classes: 0,
-        pendingInvitations: 0,
-        acceptedInvitations: 0,
-        declinedInvitations: 0,
-        cancelledInvitations: 0,
-        expiredInvitations: 0,
-      },
+      data: FIXTURE_METRICS.schoolA,
       ts: snapshot.ts,
       seq: 4,
     })
