@@ -79,10 +79,9 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
         SELECT s.id FROM schools s LEFT JOIN school_dashboard_projections p ON p.school_id = s.id
         WHERE s.last_event_seq > COALESCE(p.last_seq, 0) ORDER BY s.id`
       for (const { id } of lagging) {
-        // Each call applies a bounded batch; loop until the projection stops moving.
-        for (let result = await advance(id); result && result.applied.length + result.deadLettered.length > 0; result = await advance(id)) {
-          // keep going
-        }
+        // Each call applies a bounded batch; repeat until the projection stops moving.
+        let result = await advance(id)
+        while (result && result.applied.length + result.deadLettered.length > 0) result = await advance(id)
       }
       return lagging.length
     },
