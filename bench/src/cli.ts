@@ -1,11 +1,15 @@
 // `npm run bench -- <scenario> [--quick] [--rounds N] [--clients N] [--out DIR]`: runs one scenario (or `all`), prints a
-// markdown table and writes the JSON results; `chart <fanout-result.json> <out.svg>` redraws a fanout chart.
-import { readFile, writeFile } from 'node:fs/promises'
+// markdown table and writes the JSON results; `chart <fanout-result.json> <out.svg>` redraws a fanout chart;
+// `--cpu-prof` has every server write a CPU profile and prints where its time went (`profile <file>` re-reads one).
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { renderFanoutSvg } from './charts/fanout-chart.js'
 import { closeOpenWorlds } from './harness/bench-world.js'
 import { pinGenerator } from './harness/pinning.js'
+import { CPU_PROFILE_DIR_ENV } from './harness/pinned-process.js'
+import { profileTable, summarizeProfileFile } from './profiles/cpu-profile-summary.js'
 import { currentLoad, machineInfo, markdownTable, voidReasons, writeResult, type ScenarioResult } from './harness/result-file.js'
 import type { BenchOptions, Scenario } from './harness/scenario.js'
 import { fanoutScenario } from './scenarios/fanout.js'
@@ -18,8 +22,12 @@ const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url))
 
 function usage(): string {
   return [
-    'usage: npm run bench -- <scenario|all> [--quick] [--rounds N] [--clients N] [--out DIR]',
+    'usage: npm run bench -- <scenario|all> [--quick] [--rounds N] [--clients N] [--out DIR] [--cpu-prof]',
     '       npm run bench -- chart <fanout-result.json> <out.svg>',
+    '       npm run bench -- profile <file.cpuprofile>...',
+    '',
+    '--cpu-prof: every server writes a V8 CPU profile into <out>/profiles-<date>/ when it stops, and a',
+    '            summary of each (self time per owner and per function) is printed and saved beside it.',
     '',
     'scenarios:',
     ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(8)} ${scenario.description}`),
@@ -63,6 +71,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string' },
       out: { type: 'string' },
       clients: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -81,6 +90,11 @@ async function main(): Promise<void> {
     console.log(`chart: ${output}`)
     return
   }
+  if (command === 'profile') {
+    if (rest.length === 0) throw new Error('profile needs one or more .cpuprofile files')
+    for (const file of rest) console.log(`${profileTable(await summarizeProfileFile(file))}\n`)
+    return
+  }
   const quick = values.quick
   const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 3
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, not ${values.rounds}`)
@@ -89,7 +103,23 @@ async function main(): Promise<void> {
   if (chosen.length === 0) throw new Error(`unknown scenario "${command}"\n\n${usage()}`)
   const clients = values.clients ? Number(values.clients) : undefined
   if (clients !== undefined && (!Number.isInteger(clients) || clients < 1)) throw new Error(`--clients must be a positive integer, not ${values.clients}`)
+  let profileDir: string | undefined
+  if (values['cpu-prof']) {
+    profileDir = join(outDir, `profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+    await mkdir(profileDir, { recursive: true })
+    process.env[CPU_PROFILE_DIR_ENV] = profileDir
+  }
   for (const scenario of chosen) await runScenario(scenario, { quick, rounds, outDir, clients })
+  if (profileDir) await summarizeProfiles(profileDir)
+}
+
+/** Prints and saves (as `summary.md`) where each profiled server spent its time. */
+async function summarizeProfiles(dir: string): Promise<void> {
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.cpuprofile')).sort()
+  const tables: string[] = []
+  for (const file of files) tables.push(profileTable(await summarizeProfileFile(join(dir, file))))
+  await writeFile(join(dir, 'summary.md'), `${tables.join('\n\n')}\n`)
+  console.log(`${tables.join('\n\n')}\n\nprofiles: ${dir}`)
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

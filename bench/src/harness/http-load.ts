@@ -8,7 +8,8 @@ import { percentile } from './statistics.js'
 
 export interface LoadTarget {
   agent: Agent
-  url: string
+  /** A fixed URL, or one chosen per request (e.g. spreading the load over many schools). */
+  url: string | (() => string)
   headers: Record<string, string>
   body: () => unknown
   expectStatus: number
@@ -22,6 +23,8 @@ export interface LoadOutcome {
   p99Ms: number
   generatorCpu: number
 }
+
+const urlOf = (target: LoadTarget): string => (typeof target.url === 'string' ? target.url : target.url())
 
 function summarise(responses: Array<JsonResponse | undefined>, expectStatus: number, wallMs: number, generatorCpu: number): LoadOutcome {
   const ok = responses.filter((response): response is JsonResponse => response?.status === expectStatus)
@@ -43,7 +46,7 @@ export async function closedLoop(target: LoadTarget, connections: number, second
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (performance.now() < deadline) {
-        responses.push(await requestJson(target.agent, target.url, 'POST', target.body(), target.headers).catch(() => undefined))
+        responses.push(await requestJson(target.agent, urlOf(target), 'POST', target.body(), target.headers).catch(() => undefined))
       }
     }),
   )
@@ -53,7 +56,7 @@ export async function closedLoop(target: LoadTarget, connections: number, second
 
 export async function fixedRate(target: LoadTarget, perSecond: number, seconds: number): Promise<LoadOutcome> {
   const cpu = startCpuWindow()
-  const outcome = await runAtRate(perSecond, seconds, () => requestJson(target.agent, target.url, 'POST', target.body(), target.headers))
+  const outcome = await runAtRate(perSecond, seconds, () => requestJson(target.agent, urlOf(target), 'POST', target.body(), target.headers))
   const window = cpu()
   const responses = outcome.results.map((result) => (result.status === 'fulfilled' ? result.value : undefined))
   return summarise(responses, target.expectStatus, window.wallMs, window.share)

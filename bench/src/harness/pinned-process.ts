@@ -29,8 +29,17 @@ export interface PinnedProcess {
   stop(): Promise<void>
 }
 
+/** Set by `--cpu-prof`: every server then writes a V8 CPU profile there when it exits. */
+export const CPU_PROFILE_DIR_ENV = 'BENCH_CPU_PROF_DIR'
+
+function profileFlags(name: string): string[] {
+  const dir = process.env[CPU_PROFILE_DIR_ENV]
+  if (!dir) return []
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${Date.now()}.cpuprofile`]
+}
+
 export async function startPinned(name: string, script: string, env: Record<string, string>): Promise<PinnedProcess> {
-  const argv = onServerCore([process.execPath, '--expose-gc', '--import', PROBE, script])
+  const argv = onServerCore([process.execPath, '--expose-gc', ...profileFlags(name), '--import', PROBE, script])
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },

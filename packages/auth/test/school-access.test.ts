@@ -19,12 +19,17 @@ t.test('tells admins, refusals and missing schools apart, from the database', as
       { userId: teacher!.id, schoolId: school.id, role: 'teacher' },
     ],
   })
-  t.match(await resolveSchoolAccess(prisma, owner!.id, school.id), { kind: 'admin', role: 'school_owner', user: { id: owner!.id } })
+  t.same(await resolveSchoolAccess(prisma, owner!.id, school.id), {
+    kind: 'admin',
+    role: 'school_owner',
+    user: { id: owner!.id, email: 'owner@x.test', name: 'owner' },
+  })
   t.match(await resolveSchoolAccess(prisma, admin!.id, school.id), { kind: 'admin', role: 'school_admin' })
   t.same(await resolveSchoolAccess(prisma, teacher!.id, school.id), { kind: 'forbidden' })
   t.same(await resolveSchoolAccess(prisma, stranger!.id, school.id), { kind: 'forbidden' })
   t.same(await resolveSchoolAccess(prisma, owner!.id, school.id + 1000), { kind: 'no_school' })
   t.same(await resolveSchoolAccess(prisma, 999_999, school.id), { kind: 'no_user' })
+  t.same(await resolveSchoolAccess(prisma, 999_999, school.id + 1000), { kind: 'no_user' }, 'an unknown user is told first')
 
   // Losing the role takes effect at once, whatever a token still says.
   await prisma.membership.update({ where: { userId_schoolId: { userId: admin!.id, schoolId: school.id } }, data: { role: 'teacher' } })

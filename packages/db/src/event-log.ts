@@ -32,10 +32,14 @@ export interface InsertedDomainEvent {
 }
 
 export async function insertDomainEvent(tx: TransactionClient, event: NewDomainEvent): Promise<InsertedDomainEvent> {
-  return tx.domainEvent.create({
-    data: { id: randomUUID(), ...event },
-    select: { id: true, seq: true, occurredAt: true },
-  })
+  // Every write of every school goes through here: one plain INSERT, no model query to plan.
+  const rows = await tx.$queryRaw<Array<{ id: string; seq: number; occurred_at: Date }>>`
+    INSERT INTO domain_events (id, school_id, seq, type, actor_id, payload, correlation_id)
+    VALUES (${randomUUID()}::uuid, ${event.schoolId}, ${event.seq}, ${event.type}, ${event.actorId},
+            ${JSON.stringify(event.payload)}::jsonb, ${event.correlationId ?? null})
+    RETURNING id, seq, occurred_at`
+  const row = rows[0]!
+  return { id: row.id, seq: row.seq, occurredAt: row.occurred_at }
 }
 
 /** Takes the next sequence number and inserts the event; throws if the school does not exist. */

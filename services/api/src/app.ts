@@ -54,9 +54,15 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
     },
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // One line per request, written when it is answered (below), instead of Fastify's two.
+    disableRequestLogging: true,
   })
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(typeboxValidatorCompiler)
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  })
 
   // BullMQ re-emits connection errors; unheard, an 'error' event would crash the process.
   queue.on('error', (error) => app.log.warn({ err: error }, 'school-events queue connection error'))

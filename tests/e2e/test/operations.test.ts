@@ -102,8 +102,10 @@ t.test('one correlation id follows an event from the HTTP request to the emitted
       return []
     }
   })
+  // The API writes its log asynchronously, and its request line once the response has gone out.
+  await waitForLog(system.api, ['"msg":"request completed"', `"reqId":"${correlationId}"`], 5000)
   const apiLines = lines(system.api.logs).filter((line) => line.reqId === correlationId)
-  t.ok(apiLines.some((line) => line.msg === 'incoming request'), 'the API logged the request under the id')
+  t.match(apiLines.find((line) => line.msg === 'request completed'), { req: { method: 'POST' }, res: { statusCode: 201 } }, 'the API logged the request under the id')
   const enqueued = apiLines.find((line) => line.msg === 'event enqueued')
   t.equal(enqueued?.eventId, activity.eventId, 'and the event it enqueued')
   const stored = await system.prisma.domainEvent.findUniqueOrThrow({ where: { id: activity.eventId! } })

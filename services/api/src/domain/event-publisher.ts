@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { PrismaClient } from '@school/db'
 import { SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
 import type { ApiMetrics } from '../plugins/metrics.js'
+import { createEnqueueMarks } from './enqueue-marks.js'
 import type { AppendedEvent } from './school-log.js'
 
 export interface EventPublisher {
@@ -39,6 +40,7 @@ export function toJob(event: AppendedEvent): SchoolEventJob {
 }
 
 export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: EventPublisherDeps): EventPublisher {
+  const marks = createEnqueueMarks(prisma)
   return {
     async publish(events, log) {
       for (const [index, event] of events.entries()) {
@@ -57,7 +59,7 @@ export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: Even
         metrics.eventsEnqueued.inc({ by: 'request' })
         eventLog.info({ schoolId: event.schoolId, seq: event.seq, type: event.type }, 'event enqueued')
         try {
-          await prisma.$executeRaw`UPDATE domain_events SET enqueued_at = now() WHERE id = ${event.id}::uuid`
+          await marks.mark(event.id)
         } catch (error) {
           // The job is queued; the relay may enqueue it again, which its job id makes harmless.
           eventLog.warn({ err: error }, 'event enqueued but enqueued_at not recorded')

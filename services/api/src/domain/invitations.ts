@@ -62,6 +62,32 @@ export interface NewInvitation {
   message: string | null
 }
 
+interface InvitationChecks {
+  member: boolean
+  /** Invitations of the last hour, counted up to the quota (past it the exact number does not matter). */
+  recent: number
+  /** A pending invitation for this email that has not lapsed. */
+  pendingLive: boolean
+  /** Pending invitations for this email that lapsed without being marked expired yet. */
+  lapsedIds: number[]
+}
+
+/** Everything a new invitation must not collide with, in one statement (it runs under the row lock). */
+async function invitationChecks(tx: Tx, input: NewInvitation, now: Date, quota: number): Promise<InvitationChecks> {
+  const hourAgo = new Date(now.getTime() - 3600_000)
+  const [checks] = await tx.$queryRaw<Array<{ member: boolean; recent: number; pending_live: boolean; lapsed_ids: number[] }>>`
+    SELECT
+      EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+              WHERE m.school_id = ${input.schoolId} AND u.email = ${input.email}) AS member,
+      (SELECT count(*)::int FROM (SELECT 1 FROM invitations
+              WHERE school_id = ${input.schoolId} AND created_at > ${hourAgo} LIMIT ${quota}) AS last_hour) AS recent,
+      EXISTS (SELECT 1 FROM invitations WHERE school_id = ${input.schoolId} AND email = ${input.email}
+              AND status = 'pending' AND expires_at > ${now}) AS pending_live,
+      ARRAY(SELECT id FROM invitations WHERE school_id = ${input.schoolId} AND email = ${input.email}
+            AND status = 'pending' AND expires_at <= ${now} ORDER BY id) AS lapsed_ids`
+  return { member: checks!.member, recent: checks!.recent, pendingLive: checks!.pending_live, lapsedIds: checks!.lapsed_ids }
+}
+
 export async function createInvitation(
   deps: InvitationDeps,
   log: FastifyBaseLogger,
@@ -69,20 +95,13 @@ export async function createInvitation(
 ): Promise<{ invitation: Invitation; token: string }> {
   const token = newInvitationToken()
   const invitation = await changeSchool(deps, log, input.schoolId, async (tx, events) => {
-    const member = await tx.membership.findFirst({
-      where: { schoolId: input.schoolId, user: { email: input.email } },
-      select: { id: true },
-    })
-    if (member) throw new AlreadyMember()
     // Race-free: the school's row lock, taken when the log was opened, serializes these checks.
     const now = new Date()
-    const lastHour = await tx.invitation.count({
-      where: { schoolId: input.schoolId, createdAt: { gt: new Date(now.getTime() - 3600_000) } },
-    })
-    if (lastHour >= deps.invitationsPerHour) throw new InvitationQuotaExceeded(deps.invitationsPerHour)
-    const pending = await tx.invitation.findMany({ where: { schoolId: input.schoolId, email: input.email, status: 'pending' } })
-    if (pending.some((invitation) => !isLapsed(invitation, now))) throw new InvitationPending()
-    for (const lapsed of pending) await expire(tx, events, lapsed)
+    const checks = await invitationChecks(tx, input, now, deps.invitationsPerHour)
+    if (checks.member) throw new AlreadyMember()
+    if (checks.recent >= deps.invitationsPerHour) throw new InvitationQuotaExceeded(deps.invitationsPerHour)
+    if (checks.pendingLive) throw new InvitationPending()
+    for (const id of checks.lapsedIds) await expire(tx, events, await tx.invitation.findUniqueOrThrow({ where: { id } }))
     const created = await tx.invitation.create({
       data: {
         schoolId: input.schoolId,
