@@ -20,6 +20,8 @@
 // - `createAdapter` factories are called with `new` by Socket.IO (`new (server.adapter())(nsp)`), so the
 //   wrapper is a `function` returning the instance, never an arrow function.
 import type { Namespace, ServerOptions } from 'socket.io'
+import type { AnyEnvelope } from '@school/events'
+import { PreparedMessage } from '../streams/prepared-message.js'
 
 /** `MessageType.BROADCAST` of socket.io-adapter (a transitive dependency we do not import directly). */
 const BROADCAST_MESSAGE = 3
@@ -51,8 +53,8 @@ interface ClusterAdapterInternals {
 }
 
 export interface PlainMember {
-  /** Receives the envelope and its serialization (done once per broadcast), ready to be sent as one text frame. */
-  deliver(payload: object, frame: string): void
+  /** Receives the broadcast, serialized at most once per instance for all its members. */
+  deliver(prepared: PreparedMessage): void
 }
 
 export interface PlainMembership {
@@ -62,14 +64,19 @@ export interface PlainMembership {
   leave(): void
 }
 
+interface BridgedEvent {
+  event: string
+  payload: object
+}
+
 /** Reads `[eventName, envelope]` out of a Socket.IO EVENT packet; null for anything else. */
-function envelopeOf(packet: unknown): object | null {
+function envelopeOf(packet: unknown): BridgedEvent | null {
   if (typeof packet !== 'object' || packet === null) return null
   const { type, data } = packet as { type?: unknown; data?: unknown }
   if (type !== EVENT_PACKET || !Array.isArray(data)) return null
   const [event, payload] = data as unknown[]
   if (typeof event !== 'string' || typeof payload !== 'object' || payload === null) return null
-  return payload
+  return { event, payload }
 }
 
 export class AdapterBridge {
@@ -150,7 +157,7 @@ function isRemoteBroadcast(cluster: ClusterAdapterInternals, adapter: SocketIoAd
 function deliverLocally(
   adapter: SocketIoAdapter,
   members: ReadonlyMap<string, PlainMember>,
-  payload: object,
+  { event, payload }: BridgedEvent,
   opts: BroadcastOptionsLike,
 ): void {
   if (members.size === 0) return
@@ -165,6 +172,6 @@ function deliverLocally(
     for (const id of members.keys()) if (!excluded.has(id)) targets.add(id)
   }
   if (targets.size === 0) return
-  const frame = JSON.stringify(payload)
-  for (const id of targets) members.get(id)?.deliver(payload, frame)
+  const prepared = new PreparedMessage(payload as AnyEnvelope, event)
+  for (const id of targets) members.get(id)?.deliver(prepared)
 }

@@ -67,8 +67,11 @@ const SLOW_CONSUMER_GRACE_MS = 1000
 
 function plainSink(ws: WebSocket): StreamSink {
   return {
-    send(message, frame) {
-      if (ws.readyState === WebSocket.OPEN) ws.send(frame ?? JSON.stringify(message))
+    send(message, prepared) {
+      if (ws.readyState !== WebSocket.OPEN) return
+      // A shared broadcast goes out as the same bytes to every connection (a text frame either way).
+      if (prepared) ws.send(prepared.text, { binary: false })
+      else ws.send(JSON.stringify(message))
     },
     bufferedBytes: () => ws.bufferedAmount,
     drop(reason) {
@@ -180,7 +183,7 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     const log = logger.child({ transport: 'websocket', connectionId: id, schoolId: access.schoolId, userId: access.user.id })
     const stream = options.streams.open(access.schoolId, plainSink(ws), log, 'websocket')
     const membership = bridge.join(namespace.adapter, id, dashboardRoom(access.schoolId), {
-      deliver: (payload, frame) => stream.receive(payload as AnyEnvelope, frame),
+      deliver: (prepared) => stream.receive(prepared.message, prepared),
     })
     const connection: Connection = { membership, alive: true }
     connections.set(ws, connection)

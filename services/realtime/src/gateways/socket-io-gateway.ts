@@ -8,6 +8,7 @@ import type { Transport } from './welcome-messages.js'
 import type { AdapterBridge } from './adapter-bridge.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 import type { StreamSink } from '../streams/dashboard-stream.js'
+import type { PreparedMessage } from '../streams/prepared-message.js'
 import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
 import type { AccessRecheck } from '../guards/access-recheck.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
@@ -50,9 +51,23 @@ function queuedBytes(socket: DashboardSocket): number {
   return bytes
 }
 
+/** Socket.IO's engine-side writer, which its own room broadcasts use to send a packet encoded once. */
+interface EngineWriter {
+  writeToEngine?(packet: string, options: { wsPreEncodedFrame?: Buffer[] }): void
+}
+
+/** Sends a shared broadcast as its pre-encoded packet (and frame, over WebSocket), else emits it. */
+function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void {
+  const client = socket.client as unknown as EngineWriter
+  if (typeof client.writeToEngine !== 'function') return emitEnvelope(socket, prepared.message)
+  if (!socket.connected) return
+  const overWebSocket = socket.conn.transport.name === 'websocket'
+  client.writeToEngine(prepared.socketIoPacket, overWebSocket ? { wsPreEncodedFrame: prepared.socketIoFrame } : {})
+}
+
 function socketIoSink(socket: DashboardSocket): StreamSink {
   return {
-    send: (message) => emitEnvelope(socket, message),
+    send: (message, prepared) => (prepared ? sendPrepared(socket, prepared) : emitEnvelope(socket, message)),
     bufferedBytes: () => queuedBytes(socket),
     drop(reason) {
       socket.data.dropReason = reason
@@ -115,7 +130,7 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     // passes through its stream (dedupe, gap filling) instead of Socket.IO's direct delivery.
     const stream = options.streams.open(access.schoolId, socketIoSink(socket), log, 'socket.io')
     const membership = options.bridge.join(socket.nsp.adapter, `sio:${socket.id}`, dashboardRoom(access.schoolId), {
-      deliver: (payload) => stream.receive(payload as AnyEnvelope),
+      deliver: (prepared) => stream.receive(prepared.message, prepared),
     })
     socket.on('disconnect', (reason) => {
       membership.leave()

@@ -63,8 +63,7 @@ export function createSchoolPresence(options: SchoolPresenceOptions): SchoolPres
     let school = schools.get(schoolId)
     if (school) return school
     const observer = bridge.join(namespace.adapter, `presence:${store.instanceId}:${schoolId}`, dashboardRoom(schoolId), {
-      deliver(payload) {
-        const message = payload as AnyEnvelope
+      deliver({ message }) {
         if (message.type === 'presence_update') lastSent.set(schoolId, JSON.stringify(message.data.watchers))
       },
     })

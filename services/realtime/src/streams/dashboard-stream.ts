@@ -6,6 +6,7 @@
 import type { LogSlice, ProjectionState } from '@school/dashboard'
 import { envelope, type AnyEnvelope } from '@school/events'
 import { eventMessages, metricsMessage } from '@school/dashboard'
+import type { PreparedMessage } from './prepared-message.js'
 
 /** Where a stream reads the school's log and counters. */
 export interface StreamSource {
@@ -17,8 +18,8 @@ export interface StreamSource {
 
 /** The connection a stream writes to, whatever its transport. */
 export interface StreamSink {
-  /** `frame` is the envelope already serialized, when the caller has it. */
-  send(message: AnyEnvelope, frame?: string): void
+  /** `prepared` is the broadcast's shared serialization, when the message came from one. */
+  send(message: AnyEnvelope, prepared?: PreparedMessage): void
   /** Bytes accepted by send() but not yet handed to the network. */
   bufferedBytes(): number
   /** Drops a connection that cannot keep up (or cannot be synced), telling it why where possible. */
@@ -49,7 +50,7 @@ export class DashboardStream {
   /** Sequence the last metrics_update sent reflects. */
   lastMetricsSeq = -1
   #state: 'syncing' | 'live' | 'closed' = 'syncing'
-  #held: Array<{ message: AnyEnvelope; frame: string | undefined }> = []
+  #held: Array<{ message: AnyEnvelope; prepared: PreparedMessage | undefined }> = []
 
   constructor(
     readonly schoolId: number,
@@ -87,26 +88,26 @@ export class DashboardStream {
   }
 
   /** A broadcast for the school: sent, dropped as a duplicate, or held while a gap is filled. */
-  receive(message: AnyEnvelope, frame?: string): void {
+  receive(message: AnyEnvelope, prepared?: PreparedMessage): void {
     if (this.#state === 'closed') return
-    if (this.#state === 'syncing') return this.#hold(message, frame)
+    if (this.#state === 'syncing') return this.#hold(message, prepared)
     const seq = message.seq
     if (EVENT_MESSAGE_TYPES.has(message.type) && seq !== undefined) {
       if (seq <= this.lastEventSeq) return
-      if (seq !== this.lastEventSeq + 1) return this.#fillGap(message, frame)
-      this.#send(message, frame)
+      if (seq !== this.lastEventSeq + 1) return this.#fillGap(message, prepared)
+      this.#send(message, prepared)
       if (message.type === 'activity_new') this.lastEventSeq = seq
       return
     }
     if (message.type === 'metrics_update' && seq !== undefined) {
       if (seq <= this.lastMetricsSeq) return
       // Counters that include events this client has not been told about: tell it first.
-      if (seq > this.lastEventSeq) return this.#fillGap(message, frame)
-      this.#send(message, frame)
+      if (seq > this.lastEventSeq) return this.#fillGap(message, prepared)
+      this.#send(message, prepared)
       this.lastMetricsSeq = seq
       return
     }
-    this.#send(message, frame)
+    this.#send(message, prepared)
   }
 
   /** Catches the connection up to `lastSeq` if it is behind (a broadcast that never arrived). */
@@ -123,8 +124,8 @@ export class DashboardStream {
     this.#held = []
   }
 
-  #fillGap(message: AnyEnvelope, frame: string | undefined): void {
-    this.#hold(message, frame)
+  #fillGap(message: AnyEnvelope, prepared: PreparedMessage | undefined): void {
+    this.#hold(message, prepared)
     void this.#run(() => this.#replay(Number.POSITIVE_INFINITY))
   }
 
@@ -143,8 +144,8 @@ export class DashboardStream {
       this.#state = 'live'
       const held = this.#held
       this.#held = []
-      for (const [index, { message, frame }] of held.entries()) {
-        this.receive(message, frame)
+      for (const [index, { message, prepared }] of held.entries()) {
+        this.receive(message, prepared)
         // receive() found another gap and is syncing again: keep the rest for after it.
         if (this.#state !== 'live') {
           this.#held.push(...held.slice(index + 1))
@@ -172,15 +173,15 @@ export class DashboardStream {
     this.lastMetricsSeq = state.lastSeq
   }
 
-  #hold(message: AnyEnvelope, frame: string | undefined): void {
-    this.#held.push({ message, frame })
+  #hold(message: AnyEnvelope, prepared: PreparedMessage | undefined): void {
+    this.#held.push({ message, prepared })
     if (this.#held.length > (this.options.maxHeldMessages ?? 10_000)) this.#drop('slow_consumer')
   }
 
-  #send(message: AnyEnvelope, frame?: string): void {
+  #send(message: AnyEnvelope, prepared?: PreparedMessage): void {
     if (this.#state === 'closed') return
     if (this.sink.bufferedBytes() > this.options.maxBufferedBytes) return this.#drop('slow_consumer')
-    this.sink.send(message, frame)
+    this.sink.send(message, prepared)
     this.options.onSent?.(message)
   }
 

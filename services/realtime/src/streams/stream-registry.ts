@@ -39,6 +39,15 @@ export function createStreamRegistry(deps: {
 }): StreamRegistry {
   const { prisma, config, logger, metrics } = deps
   const source = createStreamSource(prisma)
+  // One labelled child per (transport, type): inc() on a child skips hashing the labels, which adds up
+  // when one broadcast is counted once per connection.
+  const deliveredCounters = new Map<string, { inc(): void }>()
+  const countDelivered = (type: string, transport: StreamTransport) => {
+    const key = `${transport}|${type}`
+    let counter = deliveredCounters.get(key)
+    if (!counter && metrics) deliveredCounters.set(key, (counter = metrics.delivered.labels({ type, transport })))
+    counter?.inc()
+  }
   const bySchool = new Map<number, Set<DashboardStream>>()
   // Where each stream stood at the previous tick: one that is behind and has not moved since is stuck,
   // while one that moved is probably receiving the broadcasts it lacks right now.
@@ -78,7 +87,7 @@ export function createStreamRegistry(deps: {
         onError: (error) => log.error({ err: error }, 'dashboard stream could not sync'),
         ...(metrics
           ? {
-              onSent: (message) => metrics.delivered.inc({ type: message.type, transport }),
+              onSent: (message) => countDelivered(message.type, transport),
               onDropped: (reason) => {
                 metrics.dropped.inc({ reason, transport })
                 log.warn({ reason }, 'dashboard connection dropped')
