@@ -9,7 +9,7 @@ import type { PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
 import { registerBackgroundTasks } from './background/background-tasks.js'
 import { createEventPublisher } from './domain/event-publisher.js'
-import { loggerOptions, type LogDestination } from './logging.js'
+import { loggerOptions, OneLinePerRequest, type LogDestination } from './logging.js'
 import authPlugin from './plugins/auth.js'
 import dashboardPagePlugin from './plugins/dashboard-page.js'
 import errorsPlugin from './plugins/errors.js'
@@ -54,15 +54,10 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
     },
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.BODY_LIMIT_BYTES,
-    // One line per request, written when it is answered (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
   })
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(typeboxValidatorCompiler)
-
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
-  })
 
   // BullMQ re-emits connection errors; unheard, an 'error' event would crash the process.
   queue.on('error', (error) => app.log.warn({ err: error }, 'school-events queue connection error'))

@@ -1,6 +1,6 @@
 // The API's pino options: JSON lines, pretty only on a terminal, and never a token, password or
 // invitation secret in a log line.
-import type { FastifyRequest, FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { pino } from 'pino'
 
 /** Where log lines go instead of stdout; anything with pino's `write(line)` works. */
@@ -59,5 +59,16 @@ export function loggerOptions(level: string, destination?: LogDestination): NonN
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     serializers: { req: serializeRequest },
     ...output,
+  }
+}
+
+/** One line per request, when it is answered, with the request in it: Fastify writes two (arrival and answer). */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
   }
 }

@@ -1,5 +1,6 @@
 // Invitations: a school admin invites an email to a role; the invitee accepts (joining the school,
 // signing up if needed) or declines with the token from the link. Each status change is one event.
+import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { hashPassword, verifyPasswordOrDummy } from '@school/auth'
 import type { Invitation, PrismaClient, Prisma } from '@school/db'
@@ -12,9 +13,11 @@ import {
   InvitationNotPending,
   InvitationPending,
   InvitationQuotaExceeded,
+  SchoolNotFound,
 } from '../http-errors.js'
 import { hashInvitationToken, isWellFormedInvitationToken, newInvitationToken } from './invitation-tokens.js'
-import { changeSchool, type ChangeDeps } from './school-change.js'
+import { createInvitationStatement } from './invitation-statement.js'
+import { changeSchool, correlationIdOf, type ChangeDeps } from './school-change.js'
 import type { SchoolLog, Tx } from './school-log.js'
 import { createUser, retryIfEmailTaken } from './users.js'
 
@@ -94,9 +97,46 @@ export async function createInvitation(
   input: NewInvitation,
 ): Promise<{ invitation: Invitation; token: string }> {
   const token = newInvitationToken()
-  const invitation = await changeSchool(deps, log, input.schoolId, async (tx, events) => {
+  const now = new Date()
+  const expiresAt = new Date(now.getTime() + deps.invitationTtlHours * 3600_000)
+  const outcome = await createInvitationStatement(deps.prisma, {
+    ...input,
+    tokenHash: hashInvitationToken(token),
+    expiresAt,
+    eventId: randomUUID(),
+    correlationId: correlationIdOf(log),
+    quota: deps.invitationsPerHour,
+    now,
+  })
+  switch (outcome.kind) {
+    case 'member':
+      throw new AlreadyMember()
+    case 'quota':
+      throw new InvitationQuotaExceeded(deps.invitationsPerHour)
+    case 'pending':
+      throw new InvitationPending()
+    case 'no_school':
+      throw new SchoolNotFound()
+    case 'created':
+      await deps.publisher.publish([outcome.event], log)
+      return { invitation: outcome.invitation, token }
+    case 'lapsed':
+      // Rare: the earlier invitation must be marked expired, with its own event, before the new one.
+      return { invitation: await replaceLapsedInvitation(deps, log, input, token, now, expiresAt), token }
+  }
+}
+
+/** The general path: every check under the school's row lock, lapsed invitations expired, then the new one. */
+async function replaceLapsedInvitation(
+  deps: InvitationDeps,
+  log: FastifyBaseLogger,
+  input: NewInvitation,
+  token: string,
+  now: Date,
+  expiresAt: Date,
+): Promise<Invitation> {
+  return changeSchool(deps, log, input.schoolId, async (tx, events) => {
     // Race-free: the school's row lock, taken when the log was opened, serializes these checks.
-    const now = new Date()
     const checks = await invitationChecks(tx, input, now, deps.invitationsPerHour)
     if (checks.member) throw new AlreadyMember()
     if (checks.recent >= deps.invitationsPerHour) throw new InvitationQuotaExceeded(deps.invitationsPerHour)
@@ -109,14 +149,13 @@ export async function createInvitation(
         role: input.role,
         message: input.message,
         tokenHash: hashInvitationToken(token),
-        expiresAt: new Date(now.getTime() + deps.invitationTtlHours * 3600_000),
+        expiresAt,
         invitedById: input.actorId,
       },
     })
     await events.append('invitation.created', input.actorId, eventPayload(created))
     return created
   })
-  return { invitation, token }
 }
 
 export async function listInvitations(prisma: PrismaClient, schoolId: number, status?: InvitationStatus): Promise<Invitation[]> {

@@ -16,7 +16,7 @@ export interface ChangeDeps {
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 }
 
 /** The request id bound to a request's logger (Fastify binds `reqId`); null for background work. */
-function correlationIdOf(log: FastifyBaseLogger): string | null {
+export function correlationIdOf(log: FastifyBaseLogger): string | null {
   const bindings = (log as { bindings?: () => Record<string, unknown> }).bindings?.()
   return typeof bindings?.reqId === 'string' ? bindings.reqId : null
 }

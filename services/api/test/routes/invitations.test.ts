@@ -82,6 +82,22 @@ t.test('a second pending invitation for the same email in the same school is 409
   t.equal(otherSchool.statusCode, 201, 'another school may invite the same email')
 })
 
+t.test('racing invitations for one email: exactly one is created, the others are 409, and the log has no gap', async (t) => {
+  const seqBefore = (await prisma.school.findUniqueOrThrow({ where: { id: schoolA } })).lastEventSeq
+  const attempts = await Promise.all(
+    Array.from({ length: 8 }, () => app.inject({ method: 'POST', url: invitations, headers: owner, payload: { email: 'race@example.com', role: 'teacher' } })),
+  )
+  t.same(attempts.map((a) => a.statusCode).sort(), [201, 409, 409, 409, 409, 409, 409, 409])
+  for (const refused of attempts.filter((a) => a.statusCode === 409)) t.equal(refused.json().code, 'invitation_pending')
+  t.equal(await prisma.invitation.count({ where: { schoolId: schoolA, email: 'race@example.com' } }), 1)
+  const events = await eventsOf(prisma, schoolA)
+  t.same(
+    events.filter((e) => e.seq > seqBefore).map((e) => [e.seq, e.type]),
+    [[seqBefore + 1, 'invitation.created']],
+  )
+  t.equal((await prisma.school.findUniqueOrThrow({ where: { id: schoolA } })).lastEventSeq, seqBefore + 1, 'no seq was taken by a refused one')
+})
+
 t.test('inviting a member of the school is 409 already_member', async (t) => {
   const response = await app.inject({ method: 'POST', url: invitations, headers: owner, payload: { email: 'Teacher-A@fixture.test', role: 'school_admin' } })
   t.equal(response.statusCode, 409)

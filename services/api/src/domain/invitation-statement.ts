@@ -1,0 +1,116 @@
+// Sending an invitation in one SQL statement: the checks, the school's next seq (its row lock), the
+// invitation and its `invitation.created` event, committed together in one round trip. This is the
+// API's busiest write, and one statement holds the school's row lock for microseconds where an
+// interactive transaction would hold it across several round trips.
+//
+// The checks read the snapshot the statement started with, not what commits while it waits for the row
+// lock. For duplicates the database decides: a partial unique index allows one pending invitation per
+// email and school, so the second of two racing statements fails and is answered 409. The hourly quota
+// and the "already a member" check can be passed by statements racing for the same school (a quota
+// overshoot of at most the number of concurrent requests; an invitation to someone who joined that
+// instant, which accepting then refuses as already_member).
+import type { Invitation, PrismaClient } from '@school/db'
+import type { NewInvitation } from './invitations.js'
+import { rawUniqueViolationOn } from './prisma-errors.js'
+import type { AppendedEvent } from './school-log.js'
+
+export interface InvitationStatementInput extends NewInvitation {
+  tokenHash: string
+  expiresAt: Date
+  eventId: string
+  correlationId: string | null
+  /** Invitations one school may create per rolling hour. */
+  quota: number
+  now: Date
+}
+
+export type InvitationStatementOutcome =
+  | { kind: 'created'; invitation: Invitation; event: AppendedEvent }
+  | { kind: 'member' | 'quota' | 'pending' | 'no_school' }
+  /** A pending invitation for the email lapsed unmarked: marking it expired needs its own event first. */
+  | { kind: 'lapsed' }
+
+interface StatementRow {
+  member: boolean
+  recent: number
+  pending_live: boolean
+  pending_lapsed: boolean
+  seq: number | null
+  id: number | null
+  schoolId: number
+  email: string
+  role: Invitation['role']
+  message: string | null
+  status: Invitation['status']
+  tokenHash: string
+  expiresAt: Date
+  invitedById: number | null
+  respondedAt: Date | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+const PENDING_INDEX = 'invitations_one_pending_per_email'
+
+export async function createInvitationStatement(prisma: PrismaClient, input: InvitationStatementInput): Promise<InvitationStatementOutcome> {
+  const { schoolId, email, now } = input
+  const hourAgo = new Date(now.getTime() - 3600_000)
+  let rows: StatementRow[]
+  try {
+    rows = await prisma.$queryRaw<StatementRow[]>`
+      WITH checks AS (
+        SELECT
+          EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                  WHERE m.school_id = ${schoolId} AND u.email = ${email}) AS member,
+          (SELECT count(*)::int FROM (SELECT 1 FROM invitations
+                  WHERE school_id = ${schoolId} AND created_at > ${hourAgo} LIMIT ${input.quota}) AS last_hour) AS recent,
+          EXISTS (SELECT 1 FROM invitations WHERE school_id = ${schoolId} AND email = ${email}
+                  AND status = 'pending' AND expires_at > ${now}) AS pending_live,
+          EXISTS (SELECT 1 FROM invitations WHERE school_id = ${schoolId} AND email = ${email}
+                  AND status = 'pending' AND expires_at <= ${now}) AS pending_lapsed
+      ),
+      school AS (
+        UPDATE schools SET last_event_seq = last_event_seq + 1
+        WHERE id = ${schoolId}
+          AND (SELECT NOT member AND recent < ${input.quota} AND NOT pending_live AND NOT pending_lapsed FROM checks)
+        RETURNING last_event_seq
+      ),
+      created AS (
+        INSERT INTO invitations (school_id, email, role, message, token_hash, expires_at, invited_by_id, created_at, updated_at)
+        SELECT ${schoolId}, ${email}, CAST(${input.role} AS "Role"), ${input.message}, ${input.tokenHash}, ${input.expiresAt},
+               ${input.actorId}, ${now}, ${now}
+        FROM school
+        RETURNING *
+      ),
+      event AS (
+        INSERT INTO domain_events (id, school_id, seq, type, actor_id, payload, correlation_id, occurred_at)
+        SELECT CAST(${input.eventId} AS uuid), ${schoolId}, school.last_event_seq, 'invitation.created', ${input.actorId},
+               jsonb_build_object('invitationId', created.id, 'email', created.email, 'role', created.role, 'status', created.status),
+               ${input.correlationId}, ${now}
+        FROM created, school
+        RETURNING seq
+      )
+      SELECT checks.member, checks.recent, checks.pending_live, checks.pending_lapsed, (SELECT seq FROM event) AS seq,
+             created.id, created.school_id AS "schoolId", created.email, created.role::text AS role, created.message,
+             created.status::text AS status, created.token_hash AS "tokenHash", created.expires_at AS "expiresAt",
+             created.invited_by_id AS "invitedById", created.responded_at AS "respondedAt",
+             created.created_at AS "createdAt", created.updated_at AS "updatedAt"
+      FROM checks LEFT JOIN created ON true`
+  } catch (error) {
+    if (rawUniqueViolationOn(error) === PENDING_INDEX) return { kind: 'pending' }
+    throw error
+  }
+  const row = rows[0]!
+  // The same order of answers as the checks under the row lock: member, quota, pending.
+  if (row.member) return { kind: 'member' }
+  if (row.recent >= input.quota) return { kind: 'quota' }
+  if (row.pending_live) return { kind: 'pending' }
+  if (row.pending_lapsed) return { kind: 'lapsed' }
+  if (row.id === null || row.seq === null) return { kind: 'no_school' }
+  const { member: _m, recent: _r, pending_live: _p, pending_lapsed: _l, seq, ...invitation } = row
+  return {
+    kind: 'created',
+    invitation: { ...invitation, id: row.id },
+    event: { id: input.eventId, schoolId, seq, type: 'invitation.created', occurredAt: now },
+  }
+}
