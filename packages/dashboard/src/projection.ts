@@ -48,17 +48,52 @@ const COUNTER_SELECT = {
   expiredInvitations: true,
 } as const
 
+interface ProjectionLockRow {
+  last_seq: number
+  students: number
+  teachers: number
+  admins: number
+  classes: number
+  pending_invitations: number
+  accepted_invitations: number
+  declined_invitations: number
+  cancelled_invitations: number
+  expired_invitations: number
+}
+
+/** Locks the row and reads it in one statement; no row yet is an empty result. */
+function selectForUpdate(tx: TransactionClient, schoolId: number) {
+  return tx.$queryRaw<ProjectionLockRow[]>`
+    SELECT last_seq, students, teachers, admins, classes, pending_invitations, accepted_invitations,
+           declined_invitations, cancelled_invitations, expired_invitations
+    FROM school_dashboard_projections WHERE school_id = ${schoolId} FOR UPDATE`
+}
+
 /** Locks the school's projection row, creating it empty first; null when the school does not exist. */
 async function lockProjection(tx: TransactionClient, schoolId: number): Promise<ProjectionState | null> {
-  await tx.$executeRaw`
-    INSERT INTO school_dashboard_projections (school_id)
-    SELECT id FROM schools WHERE id = ${schoolId}
-    ON CONFLICT (school_id) DO NOTHING`
-  const rows = await tx.$queryRaw<Array<{ school_id: number }>>`
-    SELECT school_id FROM school_dashboard_projections WHERE school_id = ${schoolId} FOR UPDATE`
-  if (rows.length === 0) return null
-  const row = await tx.schoolDashboardProjection.findUniqueOrThrow({ where: { schoolId }, select: COUNTER_SELECT })
-  return stateOf(row)
+  // Every job of the school comes through here: the row exists after its first event, so this is
+  // usually one round trip.
+  let [row] = await selectForUpdate(tx, schoolId)
+  if (!row) {
+    await tx.$executeRaw`
+      INSERT INTO school_dashboard_projections (school_id)
+      SELECT id FROM schools WHERE id = ${schoolId}
+      ON CONFLICT (school_id) DO NOTHING`
+    ;[row] = await selectForUpdate(tx, schoolId)
+  }
+  if (!row) return null
+  return stateOf({
+    lastSeq: row.last_seq,
+    students: row.students,
+    teachers: row.teachers,
+    admins: row.admins,
+    classes: row.classes,
+    pendingInvitations: row.pending_invitations,
+    acceptedInvitations: row.accepted_invitations,
+    declinedInvitations: row.declined_invitations,
+    cancelledInvitations: row.cancelled_invitations,
+    expiredInvitations: row.expired_invitations,
+  })
 }
 
 /**

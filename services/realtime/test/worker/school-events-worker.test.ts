@@ -105,3 +105,35 @@ t.test('a job whose event is not in the log fails, so BullMQ retries it', async 
   t.equal(again.attemptsMade, 2, 'retried once more, then left in the failed set')
   t.equal(await world.queue.getJobState(eventId), 'failed')
 })
+
+t.test("a burst of one school's jobs costs one projection pass: the rest see it applied and return at once", async (t) => {
+  const { worker, processor } = instance.worker!
+  await world.queue.pause()
+  const produced: Array<{ eventId: string; seq: number }> = []
+  for (let i = 0; i < 20; i++) {
+    produced.push(await world.produceEvent(fixture.schoolB.id, 'class.created', async (tx) => {
+      const created = await tx.schoolClass.create({ data: { schoolId: fixture.schoolB.id, name: `burst ${i}` } })
+      return { classId: created.id, name: created.name, teacherId: null, teacherName: null }
+    }))
+  }
+  const results = new Map<string, { applied: number }>()
+  const allDone = new Promise<void>((resolve) => {
+    const onCompleted = (job: { id?: string }, result: { applied: number }) => {
+      if (!produced.some((event) => event.eventId === job.id)) return
+      results.set(job.id!, result)
+      if (results.size === produced.length) {
+        worker.off('completed', onCompleted)
+        resolve()
+      }
+    }
+    worker.on('completed', onCompleted)
+  })
+  await world.queue.resume()
+  await allDone
+  t.same(
+    produced.map((event) => results.get(event.eventId)?.applied),
+    [20, ...Array.from({ length: 19 }, () => 0)],
+    'the first job applied all twenty; the other nineteen had nothing to do',
+  )
+  t.equal(processor.appliedThrough(fixture.schoolB.id), produced.at(-1)!.seq)
+})
