@@ -100,6 +100,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   const shared = {
     handshake,
     logger,
+    namespace: io.of('/'),
     connectionEstablished,
     streams,
     bridge,
@@ -116,8 +117,6 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   attachSocketIoGateway(io, shared)
   const plain = createPlainWebSocketGateway(httpServer, {
     ...shared,
-    bridge,
-    namespace: io.of('/'),
     socketIoPath: SOCKET_IO_PATH,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
     ...(deps.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: deps.heartbeatIntervalMs } : {}),

@@ -4,7 +4,7 @@
 // Why this shape:
 // - The sharded Redis adapter in "dynamic" mode subscribes an instance to a room's channel only while
 //   the room exists in its local `adapter.rooms`. A plain WebSocket is not a Socket.IO socket, so we
-//   register it in the room under a pseudo id (`ws:<uuid>`) with `adapter.addAll`; the adapter then
+//   register it in the room under a pseudo id (`ws:<n>`) with `adapter.addAll`; the adapter then
 //   subscribes (and unsubscribes after the last `delAll`) exactly as it does for Socket.IO sockets.
 //   Pseudo ids are never in `nsp.sockets`, so Socket.IO's own delivery skips them.
 // - Delivery to those members is hooked at the two places a broadcast lands on an instance, mirroring
@@ -99,14 +99,7 @@ export class AdapterBridge {
     if (!members) throw new Error('this adapter was not created through AdapterBridge.wrap()')
     members.set(id, member)
     void adapter.addAll(id, new Set([room]))
-    return {
-      id,
-      room,
-      leave: () => {
-        if (!members.delete(id)) return
-        adapter.delAll(id)
-      },
-    }
+    return new Membership(adapter, members, id, room)
   }
 
   /** Pseudo ids currently registered on this adapter (for tests and diagnostics). */
@@ -140,6 +133,21 @@ export class AdapterBridge {
         deliverLocally(adapter, members, payload, { rooms: new Set(opts?.rooms ?? []), except: new Set(opts?.except ?? []) })
       }
     }
+  }
+}
+
+/** One per open connection: its methods live on the prototype. */
+class Membership implements PlainMembership {
+  constructor(
+    private readonly adapter: SocketIoAdapter,
+    private readonly members: Map<string, PlainMember>,
+    readonly id: string,
+    readonly room: Room,
+  ) {}
+
+  leave(): void {
+    if (!this.members.delete(this.id)) return
+    this.adapter.delAll(this.id)
   }
 }
 

@@ -1,48 +1,23 @@
 // The plain WebSocket endpoint `/ws/schools/{id}/dashboard/`: authenticates on the HTTP upgrade, refuses
 // with a real HTTP response before upgrading, and joins accepted connections to the school's room
 // through the adapter bridge so they receive the same broadcasts as Socket.IO clients.
-import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
-import type { Logger } from 'pino'
-import type { Namespace } from 'socket.io'
-import {
-  CLIENT_MESSAGE_TYPES,
-  DASHBOARD_WS_PATH,
-  dashboardRoom,
-  envelope,
-  type AnyEnvelope,
-  type ClientErrorCode,
-} from '@school/events'
-import type { AdapterBridge, PlainMembership } from './adapter-bridge.js'
+import { CLIENT_MESSAGE_TYPES, DASHBOARD_WS_PATH, envelope, type AnyEnvelope, type ClientErrorCode } from '@school/events'
+import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } from './handshake.js'
-import type { Transport } from './welcome-messages.js'
-import type { StreamRegistry } from '../streams/stream-registry.js'
-import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
-import { ACCESS_REVOKED, type AccessRecheck } from '../guards/access-recheck.js'
-import type { StreamSink } from '../streams/dashboard-stream.js'
-import type { SchoolPresence } from '../presence/school-presence.js'
+import { ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
+import { ACCESS_REVOKED } from '../guards/access-recheck.js'
+import type { PreparedMessage } from '../streams/prepared-message.js'
 
-export interface PlainWebSocketGatewayOptions {
+export interface PlainWebSocketGatewayOptions extends ConnectionServices {
   handshake: Handshake
-  bridge: AdapterBridge
-  /** The namespace whose adapter carries dashboard broadcasts (Socket.IO's main namespace). */
-  namespace: Namespace
   /** Upgrades under this path belong to Socket.IO's engine; this gateway leaves them alone. */
   socketIoPath: string
   maxPayloadBytes: number
   /** Browser origins allowed to connect (requests without Origin are not browsers). */
   allowedOrigins: ReadonlySet<string>
-  /** Client messages allowed per second on one connection. */
-  messagesPerSecond: number
-  access: AccessRecheck
-  logger: Logger
-  connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
-  streams: StreamRegistry
-  presence: Pick<SchoolPresence, 'joined' | 'left'>
-  /** Resolves once this instance is subscribed to the rooms joined so far. */
-  roomsSubscribed(): Promise<void>
   /** Ping interval of the heartbeat; a peer that has not answered the previous ping is dropped. */
   heartbeatIntervalMs?: number
   /** How long close() waits for clients to answer the close frame before cutting them off. */
@@ -65,27 +40,57 @@ export const SLOW_CONSUMER = 4008
 /** How long a dropped slow consumer gets to take its close frame before the socket is cut. */
 const SLOW_CONSUMER_GRACE_MS = 1000
 
-function plainSink(ws: WebSocket): StreamSink {
-  return {
-    send(message, prepared) {
-      if (ws.readyState !== WebSocket.OPEN) return
-      // A shared broadcast goes out as the same bytes to every connection (a text frame either way).
-      if (prepared) ws.send(prepared.text, { binary: false })
-      else ws.send(JSON.stringify(message))
-    },
-    bufferedBytes: () => ws.bufferedAmount,
-    drop(reason) {
-      if (reason === 'sync_failed') return ws.close(1011, 'internal error')
-      ws.close(SLOW_CONSUMER, 'slow consumer')
-      setTimeout(() => ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref()
-    },
+/** A plain WebSocket connection; the WebSocket's own listeners are shared functions (below) that find it here. */
+class PlainConnection extends DashboardConnection {
+  readonly transport = 'websocket'
+  /** Cleared at each heartbeat ping, set again by the pong. */
+  alive = true
+
+  constructor(
+    readonly ws: WebSocket,
+    id: string,
+    access: DashboardAccess,
+    services: ConnectionServices,
+  ) {
+    super(id, access, services)
+  }
+
+  send(message: AnyEnvelope, prepared?: PreparedMessage): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    // A shared broadcast goes out as the same bytes to every connection (a text frame either way).
+    if (prepared) this.ws.send(prepared.text, { binary: false })
+    else this.ws.send(JSON.stringify(message))
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount
+  }
+
+  drop(reason: DropReason): void {
+    if (reason === 'sync_failed') return this.ws.close(1011, 'internal error')
+    this.ws.close(SLOW_CONSUMER, 'slow consumer')
+    setTimeout(terminate, SLOW_CONSUMER_GRACE_MS, this.ws).unref()
+  }
+
+  protected get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN
+  }
+
+  protected closeExpired(): void {
+    this.ws.close(TOKEN_EXPIRED, 'token expired')
+  }
+
+  protected closeRevoked(): void {
+    this.ws.close(ACCESS_REVOKED, 'access revoked')
+  }
+
+  protected closeFailed(): void {
+    this.ws.close(1011, 'internal error')
   }
 }
 
-interface Connection {
-  membership: PlainMembership
-  /** Cleared at each heartbeat ping, set again by the pong. */
-  alive: boolean
+function terminate(ws: WebSocket): void {
+  ws.terminate()
 }
 
 /** Writes an HTTP error response on a not-yet-upgraded socket, then closes it. */
@@ -100,10 +105,6 @@ function refuseUpgrade(socket: Duplex, status: number, body: { code: string; mes
       'Connection: close\r\n\r\n' +
       json,
   )
-}
-
-function send(ws: WebSocket, message: AnyEnvelope): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message))
 }
 
 function clientError(code: ClientErrorCode, message: string): AnyEnvelope {
@@ -131,10 +132,35 @@ export function answerClientFrame(data: RawData, isBinary: boolean): AnyEnvelope
 }
 
 export function createPlainWebSocketGateway(httpServer: HttpServer, options: PlainWebSocketGatewayOptions): PlainWebSocketGateway {
-  const { handshake, bridge, namespace, logger } = options
+  const { handshake, logger } = options
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes })
-  const connections = new Map<WebSocket, Connection>()
+  const connections = new Map<WebSocket, PlainConnection>()
   let closing = false
+  // Pseudo ids need only be unique on this instance (presence prefixes them with the instance id).
+  let nextId = 0
+
+  // The WebSocket's listeners, shared by every connection: `this` is the WebSocket.
+  function onPong(this: WebSocket): void {
+    const connection = connections.get(this)
+    if (connection) connection.alive = true
+  }
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const connection = connections.get(this)
+    if (!connection) return
+    if (!connection.takeMessage()) {
+      return connection.send(clientError('rate_limited', `At most ${options.messagesPerSecond} messages per second`))
+    }
+    connection.send(answerClientFrame(data, isBinary))
+  }
+  function onError(this: WebSocket, error: Error): void {
+    logger.debug({ ...connections.get(this)?.logFields(), err: error }, 'websocket error')
+  }
+  function onClose(this: WebSocket, code: number): void {
+    const connection = connections.get(this)
+    if (!connection) return
+    connections.delete(this)
+    connection.closed({ code })
+  }
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Socket.IO's engine has its own `upgrade` listener for its path; exactly one of us acts on a request.
@@ -174,59 +200,18 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     const { access } = result
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onSocketError)
-      void onConnection(ws, access)
+      onConnection(ws, access)
     })
   }
 
-  async function onConnection(ws: WebSocket, access: DashboardAccess): Promise<void> {
-    const id = `ws:${randomUUID()}`
-    const log = logger.child({ transport: 'websocket', connectionId: id, schoolId: access.schoolId, userId: access.user.id })
-    const stream = options.streams.open(access.schoolId, plainSink(ws), log, 'websocket')
-    const membership = bridge.join(namespace.adapter, id, dashboardRoom(access.schoolId), {
-      deliver: (prepared) => stream.receive(prepared.message, prepared),
-    })
-    const connection: Connection = { membership, alive: true }
+  function onConnection(ws: WebSocket, access: DashboardAccess): void {
+    const connection = new PlainConnection(ws, `ws:${nextId++}`, access, options)
     connections.set(ws, connection)
-    log.info('dashboard connection opened')
-
-    ws.on('pong', () => {
-      connection.alive = true
-    })
-    const budget = messageBudget(options.messagesPerSecond)
-    ws.on('message', (data, isBinary) => {
-      if (!budget.take()) return send(ws, clientError('rate_limited', `At most ${options.messagesPerSecond} messages per second`))
-      send(ws, answerClientFrame(data, isBinary))
-    })
-    const cancelExpiry = onTokenExpiry(access.tokenExpiresAt, () => {
-      log.info('access token expired; closing the dashboard connection')
-      ws.close(TOKEN_EXPIRED, 'token expired')
-    })
-    const unwatch = options.access.watch(access.schoolId, access.user.id, () => ws.close(ACCESS_REVOKED, 'access revoked'))
-    ws.on('error', (error) => log.debug({ err: error }, 'websocket error'))
-    ws.on('close', (code) => {
-      cancelExpiry()
-      unwatch()
-      membership.leave()
-      options.streams.remove(stream)
-      options.presence.left(access.schoolId, id)
-      connections.delete(ws)
-      log.info({ code }, 'dashboard connection closed')
-    })
-
-    send(ws, options.connectionEstablished(access, 'websocket'))
-    try {
-      // Only once this instance is subscribed to the room does the stream read the snapshot (or replay):
-      // anything committed after that read is then certain to arrive as a broadcast.
-      await options.roomsSubscribed()
-      // Closed meanwhile: its close handler has run, so it must not be counted as watching.
-      if (ws.readyState !== WebSocket.OPEN) return
-      // The presence broadcast this triggers is held by the stream and follows the snapshot.
-      options.presence.joined(access.schoolId, id, { userId: access.user.id, name: access.user.name, role: access.role })
-      await stream.start(access.since)
-    } catch (error) {
-      log.error({ err: error }, 'could not start the dashboard stream')
-      ws.close(1011, 'internal error')
-    }
+    ws.on('pong', onPong)
+    ws.on('message', onMessage)
+    ws.on('error', onError)
+    ws.on('close', onClose)
+    connection.open()
   }
 
   const heartbeat = setInterval(() => {

@@ -1,30 +1,15 @@
 // The Socket.IO endpoint (default path /socket.io/, polling and websocket): the same access check as
 // the plain WebSocket gateway in a handshake middleware, the school's room, and the same envelopes.
-import type { Logger } from 'pino'
-import { dashboardRoom, envelope, type AnyEnvelope } from '@school/events'
+import { envelope, type AnyEnvelope } from '@school/events'
 import type { DashboardServer, DashboardSocket } from '../socket-io-types.js'
+import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
-import type { Transport } from './welcome-messages.js'
-import type { AdapterBridge } from './adapter-bridge.js'
-import type { StreamRegistry } from '../streams/stream-registry.js'
-import type { StreamSink } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
-import { messageBudget, onTokenExpiry, ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
-import type { AccessRecheck } from '../guards/access-recheck.js'
-import type { SchoolPresence } from '../presence/school-presence.js'
+import { ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
 
-export interface SocketIoGatewayOptions {
+export interface SocketIoGatewayOptions extends ConnectionServices {
   handshake: Handshake
-  logger: Logger
-  connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
-  streams: StreamRegistry
-  bridge: AdapterBridge
   allowedOrigins: ReadonlySet<string>
-  messagesPerSecond: number
-  access: AccessRecheck
-  presence: Pick<SchoolPresence, 'joined' | 'left'>
-  /** Resolves once this instance is subscribed to the rooms joined so far. */
-  roomsSubscribed(): Promise<void>
 }
 
 /** A handshake refusal as Socket.IO reports it: `connect_error` with message = code and `data`. */
@@ -65,14 +50,56 @@ function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void 
   client.writeToEngine(prepared.socketIoPacket, overWebSocket ? { wsPreEncodedFrame: prepared.socketIoFrame } : {})
 }
 
-function socketIoSink(socket: DashboardSocket): StreamSink {
-  return {
-    send: (message, prepared) => (prepared ? sendPrepared(socket, prepared) : emitEnvelope(socket, message)),
-    bufferedBytes: () => queuedBytes(socket),
-    drop(reason) {
-      socket.data.dropReason = reason
-      socket.disconnect(true)
-    },
+/**
+ * A Socket.IO connection. It is a member of the school's room under a pseudo id (`sio:<socket id>`), like a
+ * plain WebSocket, so that every broadcast passes through its stream (dedupe, gap filling) instead of
+ * Socket.IO's direct delivery.
+ */
+class SocketIoConnection extends DashboardConnection {
+  readonly transport = 'socket.io'
+
+  constructor(
+    readonly socket: DashboardSocket,
+    access: DashboardAccess,
+    services: ConnectionServices,
+  ) {
+    super(`sio:${socket.id}`, access, services)
+  }
+
+  send(message: AnyEnvelope, prepared?: PreparedMessage): void {
+    if (prepared) sendPrepared(this.socket, prepared)
+    else emitEnvelope(this.socket, message)
+  }
+
+  bufferedBytes(): number {
+    return queuedBytes(this.socket)
+  }
+
+  drop(reason: DropReason): void {
+    this.socket.data.dropReason = reason
+    this.socket.disconnect(true)
+  }
+
+  override logFields(): Record<string, unknown> {
+    return { ...super.logFields(), connectionId: this.socket.id }
+  }
+
+  protected get isOpen(): boolean {
+    return this.socket.connected
+  }
+
+  protected closeExpired(): void {
+    emitEnvelope(this.socket, envelope('error', { code: 'token_expired', message: 'The access token expired; sign in again and reconnect with since' }))
+    this.socket.disconnect(true)
+  }
+
+  protected closeRevoked(): void {
+    emitEnvelope(this.socket, envelope('error', { code: 'access_revoked', message: 'You are no longer an owner or admin of this school' }))
+    this.socket.disconnect(true)
+  }
+
+  protected closeFailed(): void {
+    this.socket.disconnect(true)
   }
 }
 
@@ -102,57 +129,14 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
   })
 
   io.on('connection', (socket) => {
-    const { access } = socket.data
-    const log = logger.child({ transport: 'socket.io', connectionId: socket.id, schoolId: access.schoolId, userId: access.user.id })
-    log.info({ engine: socket.conn.transport.name }, 'dashboard connection opened')
-    const budget = messageBudget(options.messagesPerSecond)
+    const connection = new SocketIoConnection(socket, socket.data.access, options)
     socket.on('ping', (data) => {
-      if (!budget.take()) {
+      if (!connection.takeMessage()) {
         return emitEnvelope(socket, envelope('error', { code: 'rate_limited', message: `At most ${options.messagesPerSecond} messages per second` }))
       }
       emitEnvelope(socket, envelope('pong', data ?? null))
     })
-    const cancelExpiry = onTokenExpiry(access.tokenExpiresAt, () => {
-      log.info('access token expired; closing the dashboard connection')
-      emitEnvelope(socket, envelope('error', { code: 'token_expired', message: 'The access token expired; sign in again and reconnect with since' }))
-      socket.disconnect(true)
-    })
-    const unwatch = options.access.watch(access.schoolId, access.user.id, () => {
-      emitEnvelope(socket, envelope('error', { code: 'access_revoked', message: "You are no longer an owner or admin of this school" }))
-      socket.disconnect(true)
-    })
-    socket.on('disconnect', () => {
-      cancelExpiry()
-      unwatch()
-    })
-
-    // The socket joins the room under a pseudo id, like a plain WebSocket, so that every broadcast
-    // passes through its stream (dedupe, gap filling) instead of Socket.IO's direct delivery.
-    const stream = options.streams.open(access.schoolId, socketIoSink(socket), log, 'socket.io')
-    const membership = options.bridge.join(socket.nsp.adapter, `sio:${socket.id}`, dashboardRoom(access.schoolId), {
-      deliver: (prepared) => stream.receive(prepared.message, prepared),
-    })
-    socket.on('disconnect', (reason) => {
-      membership.leave()
-      options.streams.remove(stream)
-      options.presence.left(access.schoolId, membership.id)
-      log.info({ reason, dropReason: socket.data.dropReason }, 'dashboard connection closed')
-    })
-    emitEnvelope(socket, options.connectionEstablished(access, 'socket.io'))
-    // Only once this instance is subscribed to the room does the stream read the snapshot (or replay):
-    // anything committed after that read is then certain to arrive as a broadcast.
-    options
-      .roomsSubscribed()
-      .then(() => {
-        // Disconnected meanwhile: its disconnect handler has run, so it must not be counted as watching.
-        if (!socket.connected) return
-        // The presence broadcast this triggers is held by the stream and follows the snapshot.
-        options.presence.joined(access.schoolId, membership.id, { userId: access.user.id, name: access.user.name, role: access.role })
-        return stream.start(access.since)
-      })
-      .catch((error: unknown) => {
-        log.error({ err: error }, 'could not start the dashboard stream')
-        socket.disconnect(true)
-      })
+    socket.on('disconnect', (reason) => connection.closed({ reason, dropReason: socket.data.dropReason }))
+    connection.open({ engine: socket.conn.transport.name })
   })
 }

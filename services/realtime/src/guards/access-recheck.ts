@@ -8,16 +8,22 @@ import { ADMIN_ROLES } from '@school/events'
 /** Close code for a connection whose user lost access to the school while connected. */
 export const ACCESS_REVOKED = 4003
 
+/** A connection the recheck can end; it is its own key, so that watching keeps no closure per connection. */
+export interface Revocable {
+  revoke(): void
+}
+
 export interface AccessRecheck {
-  /** Watches one connection; `revoke` is called once if its user loses access. Returns the unwatch function. */
-  watch(schoolId: number, userId: number, revoke: () => void): () => void
+  /** Watches one connection; `revoke()` is called once if its user loses access. */
+  watch(schoolId: number, userId: number, connection: Revocable): void
+  unwatch(schoolId: number, connection: Revocable): void
   /** Runs one check now (tests, and the timer). */
   checkNow(): Promise<void>
   close(): void
 }
 
 export function createAccessRecheck(deps: { prisma: PrismaClient; intervalMs: number; logger: Logger }): AccessRecheck {
-  const bySchool = new Map<number, Map<() => void, number>>()
+  const bySchool = new Map<number, Map<Revocable, number>>()
 
   const checkNow = async (): Promise<void> => {
     for (const [schoolId, watchers] of bySchool) {
@@ -27,11 +33,11 @@ export function createAccessRecheck(deps: { prisma: PrismaClient; intervalMs: nu
         select: { userId: true },
       })
       const stillAdmins = new Set(allowed.map((row) => row.userId))
-      for (const [revoke, userId] of watchers) {
+      for (const [connection, userId] of watchers) {
         if (stillAdmins.has(userId)) continue
-        watchers.delete(revoke)
+        watchers.delete(connection)
         deps.logger.info({ schoolId, userId }, 'access revoked; closing the dashboard connection')
-        revoke()
+        connection.revoke()
       }
       if (watchers.size === 0) bySchool.delete(schoolId)
     }
@@ -44,14 +50,15 @@ export function createAccessRecheck(deps: { prisma: PrismaClient; intervalMs: nu
   timer.unref()
 
   return {
-    watch(schoolId, userId, revoke) {
+    watch(schoolId, userId, connection) {
       let watchers = bySchool.get(schoolId)
       if (!watchers) bySchool.set(schoolId, (watchers = new Map()))
-      watchers.set(revoke, userId)
-      return () => {
-        watchers.delete(revoke)
-        if (watchers.size === 0 && bySchool.get(schoolId) === watchers) bySchool.delete(schoolId)
-      }
+      watchers.set(connection, userId)
+    },
+    unwatch(schoolId, connection) {
+      const watchers = bySchool.get(schoolId)
+      if (!watchers?.delete(connection)) return
+      if (watchers.size === 0) bySchool.delete(schoolId)
     },
     checkNow,
     close() {

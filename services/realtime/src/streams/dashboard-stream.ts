@@ -24,6 +24,8 @@ export interface StreamSink {
   bufferedBytes(): number
   /** Drops a connection that cannot keep up (or cannot be synced), telling it why where possible. */
   drop(reason: 'slow_consumer' | 'sync_failed'): void
+  /** Who the connection is, for log lines about its stream. */
+  logFields(): Record<string, unknown>
 }
 
 export interface StreamOptions {
@@ -33,11 +35,12 @@ export interface StreamOptions {
   maxBufferedBytes: number
   /** Messages held while the stream syncs; past this the client is dropped as a slow consumer. */
   maxHeldMessages?: number
-  onError(error: unknown): void
+  // Shared by the streams of a transport (one object, not one per connection), hence the sink argument.
+  onError(error: unknown, sink: StreamSink): void
   /** Called for each message handed to the connection (for metrics). */
   onSent?(message: AnyEnvelope): void
   /** Called when the stream drops its connection (for metrics). */
-  onDropped?(reason: 'slow_consumer' | 'sync_failed'): void
+  onDropped?(reason: 'slow_consumer' | 'sync_failed', sink: StreamSink): void
 }
 
 const EVENT_MESSAGE_TYPES = new Set(['activity_new', 'invitation_status_update'])
@@ -136,7 +139,7 @@ export class DashboardStream {
       try {
         await sync()
       } catch (error) {
-        this.options.onError(error)
+        this.options.onError(error, this.sink)
         this.#drop('sync_failed')
         return
       }
@@ -188,7 +191,7 @@ export class DashboardStream {
   #drop(reason: 'slow_consumer' | 'sync_failed'): void {
     if (this.#state === 'closed') return
     this.close()
-    this.options.onDropped?.(reason)
+    this.options.onDropped?.(reason, this.sink)
     this.sink.drop(reason)
   }
 }

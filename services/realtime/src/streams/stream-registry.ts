@@ -4,13 +4,13 @@ import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { eventsSince, readProjection } from '@school/dashboard'
-import { DashboardStream, type StreamSink, type StreamSource } from './dashboard-stream.js'
+import { DashboardStream, type StreamOptions, type StreamSink, type StreamSource } from './dashboard-stream.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 
 export type StreamTransport = 'websocket' | 'socket.io'
 
 export interface StreamRegistry {
-  open(schoolId: number, sink: StreamSink, log: Logger, transport: StreamTransport): DashboardStream
+  open(schoolId: number, sink: StreamSink, transport: StreamTransport): DashboardStream
   remove(stream: DashboardStream): void
   /** Compares every local stream with its school's projection now; resolves once the catch-ups are sent. */
   reconcileNow(): Promise<void>
@@ -79,22 +79,26 @@ export function createStreamRegistry(deps: {
   }, config.RECONCILE_INTERVAL_MS)
   timer.unref()
 
+  const optionsFor = (transport: StreamTransport): StreamOptions => ({
+    maxReplay: config.RESUME_MAX_EVENTS,
+    maxBufferedBytes: config.CLIENT_MAX_BUFFERED_BYTES,
+    onError: (error, sink) => logger.error({ ...sink.logFields(), err: error }, 'dashboard stream could not sync'),
+    ...(metrics
+      ? {
+          onSent: (message) => countDelivered(message.type, transport),
+          onDropped: (reason, sink) => {
+            metrics.dropped.inc({ reason, transport })
+            logger.warn({ ...sink.logFields(), reason }, 'dashboard connection dropped')
+          },
+        }
+      : {}),
+  })
+  // One options object per transport, shared by its streams.
+  const optionsOf: Record<StreamTransport, StreamOptions> = { websocket: optionsFor('websocket'), 'socket.io': optionsFor('socket.io') }
+
   return {
-    open(schoolId, sink, log, transport) {
-      const stream = new DashboardStream(schoolId, sink, source, {
-        maxReplay: config.RESUME_MAX_EVENTS,
-        maxBufferedBytes: config.CLIENT_MAX_BUFFERED_BYTES,
-        onError: (error) => log.error({ err: error }, 'dashboard stream could not sync'),
-        ...(metrics
-          ? {
-              onSent: (message) => countDelivered(message.type, transport),
-              onDropped: (reason) => {
-                metrics.dropped.inc({ reason, transport })
-                log.warn({ reason }, 'dashboard connection dropped')
-              },
-            }
-          : {}),
-      })
+    open(schoolId, sink, transport) {
+      const stream = new DashboardStream(schoolId, sink, source, optionsOf[transport])
       let streams = bySchool.get(schoolId)
       if (!streams) bySchool.set(schoolId, (streams = new Set()))
       streams.add(stream)
