@@ -10,9 +10,17 @@
 // overshoot of at most the number of concurrent requests; an invitation to someone who joined that
 // instant, which accepting then refuses as already_member).
 import type { Invitation, PrismaClient } from '@school/db'
-import type { NewInvitation } from './invitations.js'
+import type { Role } from '@school/events'
 import { rawUniqueViolationOn } from './prisma-errors.js'
 import type { AppendedEvent } from './school-log.js'
+
+export interface NewInvitation {
+  schoolId: number
+  actorId: number
+  email: string
+  role: Exclude<Role, 'school_owner'>
+  message: string | null
+}
 
 export interface InvitationStatementInput extends NewInvitation {
   tokenHash: string

@@ -16,10 +16,12 @@ import {
   SchoolNotFound,
 } from '../http-errors.js'
 import { hashInvitationToken, isWellFormedInvitationToken, newInvitationToken } from './invitation-tokens.js'
-import { createInvitationStatement } from './invitation-statement.js'
+import { createInvitationStatement, type NewInvitation } from './invitation-statement.js'
 import { changeSchool, correlationIdOf, type ChangeDeps } from './school-change.js'
 import type { SchoolLog, Tx } from './school-log.js'
 import { createUser, retryIfEmailTaken } from './users.js'
+
+export type { NewInvitation }
 
 export const MAX_LISTED_INVITATIONS = 100
 
@@ -57,13 +59,6 @@ export interface InvitationDeps extends ChangeDeps {
   invitationsPerHour: number
 }
 
-export interface NewInvitation {
-  schoolId: number
-  actorId: number
-  email: string
-  role: Exclude<Role, 'school_owner'>
-  message: string | null
-}
 
 interface InvitationChecks {
   member: boolean
