@@ -1,7 +1,8 @@
 // Scenario 1, ingest: POST invitation throughput and p99 through the API (auth, membership check, one
 // transaction, queue.add), against a Fastify route doing a raw `pg` insert + `queue.add`, and a bare JSON route.
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
-import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
+import { createBenchWorld } from '../harness/bench-world.js'
+import { createOwnedSchools } from '../harness/owned-schools.js'
 import { closedLoop, fixedRate, type LoadTarget } from '../harness/http-load.js'
 import { keepAliveAgent } from '../harness/json-request.js'
 import { benchScript, serviceScript, startPinned, type PinnedProcess } from '../harness/pinned-process.js'
@@ -48,17 +49,6 @@ function ingestArm(name: string, server: PinnedProcess, target: LoadTarget, p: I
       }
     },
   }
-}
-
-/** Schools owned by the fixture's owner A (the token's user), so that one token can invite into all of them. */
-async function createOwnedSchools(world: BenchWorld, count: number): Promise<number[]> {
-  const base = `bench school ${Date.now()}`
-  await world.prisma.school.createMany({ data: Array.from({ length: count }, (_, i) => ({ name: `${base} ${i}` })) })
-  const schools = await world.prisma.school.findMany({ where: { name: { startsWith: base } }, select: { id: true }, orderBy: { id: 'asc' } })
-  await world.prisma.membership.createMany({
-    data: schools.map((school) => ({ schoolId: school.id, userId: world.fixture.ownerA.id, role: 'school_owner' as const })),
-  })
-  return schools.map((school) => school.id)
 }
 
 export const ingestScenario: Scenario = {
