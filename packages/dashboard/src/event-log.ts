@@ -4,7 +4,7 @@ import { DOMAIN_EVENT_TYPES, type Activity, type DomainEvent } from '@school/eve
 import { toActivity } from './activity.js'
 import { isApplicable } from './metrics-deltas.js'
 
-type EventRowWithActor = DomainEventRow & { actor: { id: number; name: string } | null }
+export type EventRowWithActor = DomainEventRow & { actor: { id: number; name: string } | null }
 
 export const withActor = { actor: { select: { id: true, name: true } } } as const
 

@@ -4,7 +4,7 @@ import type { PrismaClient, TransactionClient } from '@school/db'
 import type { DomainEvent, SchoolMetrics } from '@school/events'
 import { EMPTY_METRICS } from './metrics.js'
 import { applyEvent } from './metrics-deltas.js'
-import { toDomainEvent, withActor } from './event-log.js'
+import { toDomainEvent, withActor, type EventRowWithActor } from './event-log.js'
 
 export interface ProjectionState {
   metrics: SchoolMetrics
@@ -69,10 +69,8 @@ function selectForUpdate(tx: TransactionClient, schoolId: number) {
     FROM school_dashboard_projections WHERE school_id = ${schoolId} FOR UPDATE`
 }
 
-/** Locks the school's projection row, creating it empty first; null when the school does not exist. */
+/** Locks the school's projection row (for a rebuild), creating it empty first; null when the school does not exist. */
 async function lockProjection(tx: TransactionClient, schoolId: number): Promise<ProjectionState | null> {
-  // Every job of the school comes through here: the row exists after its first event, so this is
-  // usually one round trip.
   let [row] = await selectForUpdate(tx, schoolId)
   if (!row) {
     await tx.$executeRaw`
@@ -81,7 +79,10 @@ async function lockProjection(tx: TransactionClient, schoolId: number): Promise<
       ON CONFLICT (school_id) DO NOTHING`
     ;[row] = await selectForUpdate(tx, schoolId)
   }
-  if (!row) return null
+  return row ? stateOfLockRow(row) : null
+}
+
+function stateOfLockRow(row: ProjectionLockRow): ProjectionState {
   return stateOf({
     lastSeq: row.last_seq,
     students: row.students,
@@ -97,21 +98,10 @@ async function lockProjection(tx: TransactionClient, schoolId: number): Promise<
 }
 
 /**
- * Folds the log's events after `state.lastSeq` (at most `limit`, stopping at any gap) into the state.
- * Events that cannot be applied are collected as dead letters and skipped.
+ * Folds events read from the log after `state.lastSeq` into the state, stopping at any gap. Events that
+ * cannot be applied are collected as dead letters and skipped.
  */
-async function foldEvents(
-  tx: TransactionClient,
-  schoolId: number,
-  state: ProjectionState,
-  limit: number,
-): Promise<ProjectionAdvance> {
-  const rows = await tx.domainEvent.findMany({
-    where: { schoolId, seq: { gt: state.lastSeq } },
-    orderBy: { seq: 'asc' },
-    take: limit,
-    include: withActor,
-  })
+function foldRows(state: ProjectionState, rows: readonly EventRowWithActor[]): ProjectionAdvance {
   let { metrics, lastSeq } = state
   const applied: DomainEvent[] = []
   const deadLettered: DeadLetter[] = []
@@ -131,10 +121,26 @@ async function foldEvents(
   return { metrics, lastSeq, applied, deadLettered }
 }
 
+/** Folds the log's events after `state.lastSeq` (at most `limit`) into the state, inside a transaction. */
+async function foldEvents(
+  tx: TransactionClient,
+  schoolId: number,
+  state: ProjectionState,
+  limit: number,
+): Promise<ProjectionAdvance> {
+  const rows = await tx.domainEvent.findMany({
+    where: { schoolId, seq: { gt: state.lastSeq } },
+    orderBy: { seq: 'asc' },
+    take: limit,
+    include: withActor,
+  })
+  return foldRows(state, rows)
+}
+
 async function writeProjection(tx: TransactionClient, schoolId: number, result: ProjectionAdvance): Promise<void> {
   await tx.schoolDashboardProjection.update({
     where: { schoolId },
-    data: { ...result.metrics, lastSeq: result.lastSeq, updatedAt: new Date() },
+    data: { ...result.metrics, lastSeq: result.lastSeq, version: { increment: 1 }, updatedAt: new Date() },
   })
   if (result.deadLettered.length > 0) {
     await tx.deadLetterEvent.createMany({
@@ -144,23 +150,118 @@ async function writeProjection(tx: TransactionClient, schoolId: number, result: 
   }
 }
 
+interface AdvanceWindowRow extends ProjectionLockRow {
+  version: number | null
+  school_exists: boolean
+  event_id: string | null
+  event_seq: number | null
+  event_type: string | null
+  event_actor_id: number | null
+  event_payload: unknown
+  event_occurred_at: Date | null
+  event_enqueued_at: Date | null
+  event_correlation_id: string | null
+  actor_name: string | null
+}
+
+type AdvanceWindow =
+  | { kind: 'no_school' }
+  | { kind: 'no_projection' }
+  | { kind: 'read'; state: ProjectionState; version: number; events: EventRowWithActor[] }
+
+/** The projection and the log's next events after it, from one snapshot, in one statement. */
+async function readAdvanceWindow(prisma: PrismaClient, schoolId: number, limit: number): Promise<AdvanceWindow> {
+  const rows = await prisma.$queryRaw<AdvanceWindowRow[]>`
+    SELECT true AS school_exists, p.version, p.last_seq, p.students, p.teachers, p.admins, p.classes,
+           p.pending_invitations, p.accepted_invitations, p.declined_invitations, p.cancelled_invitations,
+           p.expired_invitations,
+           e.id AS event_id, e.seq AS event_seq, e.type AS event_type, e.actor_id AS event_actor_id,
+           e.payload AS event_payload, e.occurred_at AS event_occurred_at, e.enqueued_at AS event_enqueued_at,
+           e.correlation_id AS event_correlation_id, u.name AS actor_name
+    FROM schools s
+    LEFT JOIN school_dashboard_projections p ON p.school_id = s.id
+    LEFT JOIN LATERAL (
+      SELECT * FROM domain_events d WHERE d.school_id = s.id AND d.seq > p.last_seq ORDER BY d.seq LIMIT ${limit}
+    ) e ON true
+    LEFT JOIN users u ON u.id = e.actor_id
+    WHERE s.id = ${schoolId}
+    ORDER BY e.seq`
+  const first = rows[0]
+  if (!first) return { kind: 'no_school' }
+  if (first.version === null) return { kind: 'no_projection' }
+  const events: EventRowWithActor[] = []
+  for (const row of rows) {
+    if (row.event_id === null) continue
+    events.push({
+      id: row.event_id,
+      schoolId,
+      seq: row.event_seq!,
+      type: row.event_type!,
+      actorId: row.event_actor_id,
+      payload: row.event_payload as EventRowWithActor['payload'],
+      occurredAt: row.event_occurred_at!,
+      enqueuedAt: row.event_enqueued_at,
+      correlationId: row.event_correlation_id,
+      actor: row.event_actor_id !== null && row.actor_name !== null ? { id: row.event_actor_id, name: row.actor_name } : null,
+    })
+  }
+  return { kind: 'read', state: stateOfLockRow(first), version: first.version, events }
+}
+
 /**
- * Applies every event of the school's log the projection has not applied yet (up to `limit` per call),
- * in one transaction. Idempotent: a redelivered or out-of-order job finds nothing left to apply.
- * Null when the school does not exist.
+ * Stores the advance if the row is still at the version it was read at, with its dead letters, in one
+ * statement; false when another write came first.
+ */
+async function compareAndWrite(prisma: PrismaClient, schoolId: number, version: number, result: ProjectionAdvance): Promise<boolean> {
+  const { metrics: m } = result
+  const dead = result.deadLettered
+  const rows = await prisma.$queryRaw<Array<{ written: number }>>`
+    WITH written AS (
+      UPDATE school_dashboard_projections SET
+        last_seq = ${result.lastSeq}, students = ${m.students}, teachers = ${m.teachers}, admins = ${m.admins},
+        classes = ${m.classes}, pending_invitations = ${m.pendingInvitations}, accepted_invitations = ${m.acceptedInvitations},
+        declined_invitations = ${m.declinedInvitations}, cancelled_invitations = ${m.cancelledInvitations},
+        expired_invitations = ${m.expiredInvitations}, version = version + 1, updated_at = now()
+      WHERE school_id = ${schoolId} AND version = ${version}
+      RETURNING school_id
+    ),
+    dead AS (
+      INSERT INTO dead_letter_events (event_id, school_id, seq, error)
+      SELECT d.event_id, ${schoolId}, d.seq, d.error
+      FROM unnest(${dead.map((d) => d.eventId)}::uuid[], ${dead.map((d) => d.seq)}::int[], ${dead.map((d) => d.error.slice(0, 2000))}::text[])
+        AS d(event_id, seq, error)
+      WHERE EXISTS (SELECT 1 FROM written)
+      ON CONFLICT (event_id) DO NOTHING
+    )
+    SELECT count(*)::int AS written FROM written`
+  return rows[0]?.written === 1
+}
+
+/**
+ * Applies every event of the school's log the projection has not applied yet (up to `limit` per call).
+ * Idempotent: a redelivered or out-of-order job finds nothing left to apply. Optimistic: one statement
+ * reads the projection and the events after it, the fold is computed here, and one compare-and-set
+ * statement stores it; if another advance (or a rebuild) wrote first, the fold is redone from a fresh
+ * read, and what the other one applied is the other one's to broadcast. Null when the school does not exist.
  */
 export async function advanceProjection(
   prisma: PrismaClient,
   schoolId: number,
   options: { limit?: number } = {},
 ): Promise<ProjectionAdvance | null> {
-  return prisma.$transaction(async (tx) => {
-    const state = await lockProjection(tx, schoolId)
-    if (!state) return null
-    const result = await foldEvents(tx, schoolId, state, options.limit ?? 500)
-    if (result.lastSeq !== state.lastSeq) await writeProjection(tx, schoolId, result)
-    return result
-  })
+  const limit = options.limit ?? 500
+  for (;;) {
+    const window = await readAdvanceWindow(prisma, schoolId, limit)
+    if (window.kind === 'no_school') return null
+    if (window.kind === 'no_projection') {
+      await prisma.$executeRaw`
+        INSERT INTO school_dashboard_projections (school_id) VALUES (${schoolId}) ON CONFLICT (school_id) DO NOTHING`
+      continue
+    }
+    const result = foldRows(window.state, window.events)
+    if (result.lastSeq === window.state.lastSeq) return result
+    if (await compareAndWrite(prisma, schoolId, window.version, result)) return result
+  }
 }
 
 /** The stored counters and the sequence they reflect; zeros before the first event. */

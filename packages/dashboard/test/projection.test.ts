@@ -57,6 +57,38 @@ t.test('concurrent advances of one school never double count', async (t) => {
   t.equal(metrics.pendingInvitations, 30)
 })
 
+t.test('an advance that read before another write is redone from that write, never stored over it', async (t) => {
+  const schoolId = await newSchool(prisma)
+  while ((await advanceProjection(prisma, schoolId))?.applied.length);
+  await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+  // A writer holding the row, as a rebuild does, that will store corrected counters at the same last_seq.
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let locked!: () => void
+  const rowLocked = new Promise<void>((resolve) => (locked = resolve))
+  const writer = prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM school_dashboard_projections WHERE school_id = ${schoolId} FOR UPDATE`
+    locked()
+    await released
+    await tx.schoolDashboardProjection.update({ where: { schoolId }, data: { students: 40, version: { increment: 1 } } })
+  })
+  await rowLocked
+  const advancing = advanceProjection(prisma, schoolId)
+  // The advance has read the old version and waits for the row with its compare-and-set.
+  for (;;) {
+    const [row] = await prisma.$queryRaw<Array<{ waiting: number }>>`
+      SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%WITH written AS%'`
+    if (row?.waiting === 1) break
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  release()
+  await writer
+  const result = await advancing
+  t.same(result?.applied.map((e) => e.seq), [2], 'the event is applied once, after the retry')
+  t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, students: 40, pendingInvitations: 1 }, lastSeq: 2 }, "on the other writer's counters")
+})
+
 t.test('a poison event is dead-lettered and skipped; the events after it still apply', async (t) => {
   const schoolId = await newSchool(prisma)
   await append(schoolId, 'invitation.created', invitation(1, 'pending'))
