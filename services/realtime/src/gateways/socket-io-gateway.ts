@@ -129,6 +129,9 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
   })
 
   io.on('connection', (socket) => {
+    // The handshake (headers, origin, token) has been read and checked; the first HTTP request of the
+    // session would otherwise stay in memory as long as the connection (Socket.IO's memory guidance).
+    ;(socket.conn as unknown as { request: unknown }).request = null
     const connection = new SocketIoConnection(socket, socket.data.access, options)
     socket.on('ping', (data) => {
       if (!connection.takeMessage()) {
