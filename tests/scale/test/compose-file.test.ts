@@ -4,13 +4,15 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { parse } from 'yaml'
 import { apiConfigSchema, loadConfig, realtimeConfigSchema } from '@school/config'
-import { ensureHaproxy, ROOT } from './load-balancer.js'
+import { ensureHaproxy } from '@school/test-support/system'
 
 const run = promisify(execFile)
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const COMPOSE_FILE = `${ROOT}docker-compose.yml`
 const JWT_SECRET = randomBytes(32).toString('hex')
 

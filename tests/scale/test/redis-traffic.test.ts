@@ -2,8 +2,17 @@
 // commands sent per event with one realtime instance against three (all of the school's clients on one).
 import t from 'tap'
 import { adapterChannelPrefix, dashboardRoom } from '@school/events'
-import { PlainClient, SocketIoClient, type DashboardClient, type ServiceProcess } from '@school/test-support/system'
-import { monitorCommands, redisPortsOf, shardSubscribers, shardSubscriptionsOf, total } from './redis-observer.js'
+import {
+  monitorCommands,
+  PlainClient,
+  redisPortsOf,
+  shardSubscribers,
+  shardSubscriptionsOf,
+  SocketIoClient,
+  total,
+  type DashboardClient,
+  type ServiceProcess,
+} from '@school/test-support/system'
 import { startScaledSystem } from './scaled-system.js'
 import { awaitActivities, eventLog, performMany } from './school-actions.js'
 

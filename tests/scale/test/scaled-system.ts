@@ -13,8 +13,7 @@ import {
   type Fixture,
   type FixtureUser,
 } from '@school/test-support'
-import { startService, type ServiceProcess } from '@school/test-support/system'
-import { startLoadBalancer, type LoadBalancer } from './load-balancer.js'
+import { startLoadBalancer, startService, type LoadBalancer, type ServiceProcess } from '@school/test-support/system'
 
 type Teardown = (fn: () => unknown) => void
 

@@ -1,11 +1,11 @@
-// Runs the real load balancer of deploy/haproxy/haproxy.cfg for a test: installs haproxy if it can, starts
-// it on a free port with the given instances, and reads its stats to see which instances are up.
+// Runs the real load balancer of deploy/haproxy/haproxy.cfg for a test or a benchmark: installs haproxy if
+// it can, starts it on a free port with the given instances, and reads its stats (status, sessions).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '@school/test-support'
+import { freePort } from './free-port.js'
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const HAPROXY_CONFIG = `${ROOT}deploy/haproxy/haproxy.cfg`
 
 type Teardown = (fn: () => unknown) => void
@@ -67,6 +67,12 @@ export function serverSlots(api: string[], realtime: string[]): Record<string, s
 
 export type ServerStatus = 'UP' | 'DOWN' | 'MAINT' | 'NOLB' | string
 
+export interface ServerStats {
+  status: ServerStatus
+  /** Sessions open now (`scur`): for the realtime backend, the WebSocket tunnels to that instance. */
+  sessions: number
+}
+
 export interface LoadBalancer {
   /** The public origin, e.g. http://127.0.0.1:40001 */
   origin: string
@@ -74,6 +80,8 @@ export interface LoadBalancer {
   logs: string[]
   /** Status per `backend/server`, e.g. { 'realtime/realtime-1': 'UP' }, from the stats CSV. */
   serverStatus(): Promise<Record<string, ServerStatus>>
+  /** Status and current sessions per `backend/server`, from the same CSV. */
+  serverStats(): Promise<Record<string, ServerStats>>
   /** Resolves once every listed server has the wanted status; fails after `ms` with what it saw. */
   waitForStatus(wanted: Record<string, ServerStatus>, ms?: number): Promise<void>
 }
@@ -84,7 +92,13 @@ export interface LoadBalancer {
  */
 export async function startLoadBalancer(
   teardown: Teardown,
-  options: { port: number; api: string[]; realtime: string[] },
+  options: {
+    port: number
+    api: string[]
+    realtime: string[]
+    /** Wraps the haproxy command line, e.g. to pin it to a core or raise its descriptor limit (benchmarks). */
+    launcher?: (argv: string[]) => string[]
+  },
 ): Promise<LoadBalancer> {
   const haproxy = ensureHaproxy()
   const statsPort = await freePort()
@@ -95,7 +109,9 @@ export async function startLoadBalancer(
     ...serverSlots(options.api.map(hostPort), options.realtime.map(hostPort)),
   }
   // -db: stay in the foreground, so the child is haproxy itself and stopping it stops the proxy.
-  const child = spawn(haproxy, ['-db', '-f', HAPROXY_CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A launcher such as taskset or prlimit execs in place, so the child is still haproxy.
+  const argv = (options.launcher ?? ((command) => command))([haproxy, '-db', '-f', HAPROXY_CONFIG])
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: string[] = []
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => logs.push(...chunk.split('\n').filter(Boolean)))
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => logs.push(...chunk.split('\n').filter(Boolean)))
@@ -107,20 +123,25 @@ export async function startLoadBalancer(
   })
 
   const statsUrl = `http://127.0.0.1:${statsPort}/stats;csv`
-  const serverStatus = async (): Promise<Record<string, ServerStatus>> => {
+  const serverStats = async (): Promise<Record<string, ServerStats>> => {
     const csv = await (await fetch(statsUrl)).text()
     const [header, ...rows] = csv.trim().split('\n')
     const columns = (header ?? '').replace(/^# /, '').split(',')
     const at = (name: string) => columns.indexOf(name)
-    const result: Record<string, ServerStatus> = {}
+    const result: Record<string, ServerStats> = {}
     for (const row of rows) {
       const cells = row.split(',')
       const server = cells[at('svname')]
       if (server === 'FRONTEND' || server === 'BACKEND') continue
-      result[`${cells[at('pxname')]}/${server}`] = (cells[at('status')] ?? '').split(' ')[0] ?? ''
+      result[`${cells[at('pxname')]}/${server}`] = {
+        status: (cells[at('status')] ?? '').split(' ')[0] ?? '',
+        sessions: Number(cells[at('scur')] ?? 0),
+      }
     }
     return result
   }
+  const serverStatus = async (): Promise<Record<string, ServerStatus>> =>
+    Object.fromEntries(Object.entries(await serverStats()).map(([server, stats]) => [server, stats.status]))
 
   const waitForStatus = async (wanted: Record<string, ServerStatus>, ms = 15_000): Promise<void> => {
     const deadline = Date.now() + ms
@@ -143,5 +164,5 @@ export async function startLoadBalancer(
   options.api.forEach((_, index) => (allUp[`api/api-${index + 1}`] = 'UP'))
   options.realtime.forEach((_, index) => (allUp[`realtime/realtime-${index + 1}`] = 'UP'))
   await waitForStatus(allUp)
-  return { origin: `http://127.0.0.1:${options.port}`, child, logs, serverStatus, waitForStatus }
+  return { origin: `http://127.0.0.1:${options.port}`, child, logs, serverStatus, serverStats, waitForStatus }
 }

@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process'
 import { readdir, readFile, readlink } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
-import { TEST_REDIS_URL } from '@school/test-support'
+import { TEST_REDIS_URL } from './redis.js'
 
 const run = promisify(execFile)
 const REDIS_PORT = Number(new URL(TEST_REDIS_URL).port || 6379)
