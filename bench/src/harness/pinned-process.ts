@@ -1,5 +1,5 @@
 // Starts a Node server on the server core with the probe preloaded, waits until it says where it listens
-// (or that it is ready), and can ask it for its memory and CPU time.
+// (or that it is ready), and can ask it for its memory and CPU time, or count its heap objects.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
@@ -19,6 +19,12 @@ export interface ProbeSample {
   cpuUs: number
 }
 
+export interface HeapCensus {
+  counts: Record<string, number>
+  /** How long the snapshot and the count took in the server. */
+  ms: number
+}
+
 export interface PinnedProcess {
   name: string
   /** The URL it listens on, or '' for a process that only says it is ready. */
@@ -26,6 +32,8 @@ export interface PinnedProcess {
   child: ChildProcess
   logs: string[]
   probe(options?: { gc?: boolean }): Promise<ProbeSample>
+  /** Objects on the server's heap per constructor name (a heap snapshot: slow, seconds for a large heap). */
+  census(names: readonly string[]): Promise<HeapCensus>
   stop(): Promise<void>
 }
 
@@ -66,24 +74,34 @@ export async function startPinned(name: string, script: string, env: Record<stri
   })
 
   let nextId = 0
+  /** One IPC request to the probe and its reply (matched by id). */
+  const ask = <Reply>(type: string, request: Record<string, unknown>): Promise<Reply> => {
+    const id = nextId++
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { type?: string; id?: number; error?: string }) => {
+        if (message?.type !== type || message.id !== id) return
+        child.off('message', onMessage)
+        if (message.error) reject(new Error(`${name} probe: ${message.error}`))
+        else resolve(message as Reply)
+      }
+      child.on('message', onMessage)
+      child.send({ type, id, ...request }, (error) => {
+        if (error) reject(error)
+      })
+    })
+  }
   return {
     name,
     url,
     child,
     logs,
-    probe({ gc = false } = {}) {
-      const id = nextId++
-      return new Promise((resolve, reject) => {
-        const onMessage = (message: { type?: string; id?: number } & ProbeSample) => {
-          if (message?.type !== 'bench:probe' || message.id !== id) return
-          child.off('message', onMessage)
-          resolve({ heapUsed: message.heapUsed, rss: message.rss, cpuUs: message.cpuUs })
-        }
-        child.on('message', onMessage)
-        child.send({ type: 'bench:probe', id, gc }, (error) => {
-          if (error) reject(error)
-        })
-      })
+    async probe({ gc = false } = {}) {
+      const { heapUsed, rss, cpuUs } = await ask<ProbeSample>('bench:probe', { gc })
+      return { heapUsed, rss, cpuUs }
+    },
+    async census(names) {
+      const { counts, ms } = await ask<HeapCensus>('bench:census', { names })
+      return { counts, ms }
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return

@@ -1,6 +1,8 @@
 // Preloaded (`node --expose-gc --import`) into every server the bench starts: answers IPC requests for the
-// process's memory (after a full GC) and CPU time, without changing the server's own code.
+// process's memory (after a full GC) and CPU time, and for a census of its heap objects by constructor name
+// (a heap snapshot), without changing the server's own code.
 import process from 'node:process'
+import { countHeapObjects } from './heap-census.js'
 
 interface ProbeRequest {
   type: 'bench:probe'
@@ -8,9 +10,23 @@ interface ProbeRequest {
   gc: boolean
 }
 
+interface CensusRequest {
+  type: 'bench:census'
+  id: number
+  names: string[]
+}
+
 if (process.send) {
   process.channel?.unref()
-  process.on('message', (message: ProbeRequest) => {
+  process.on('message', (message: ProbeRequest | CensusRequest) => {
+    if (message?.type === 'bench:census') {
+      const started = performance.now()
+      countHeapObjects(message.names).then(
+        (counts) => process.send?.({ type: 'bench:census', id: message.id, counts, ms: performance.now() - started }),
+        (error: unknown) => process.send?.({ type: 'bench:census', id: message.id, error: String(error) }),
+      )
+      return
+    }
     if (message?.type !== 'bench:probe') return
     const collect = (globalThis as { gc?: () => void }).gc
     if (message.gc && collect) {
