@@ -14,10 +14,11 @@ import { currentLoad, machineInfo, markdownTable, voidReasons, writeResult, type
 import type { BenchOptions, Scenario } from './harness/scenario.js'
 import { fanoutScenario } from './scenarios/fanout.js'
 import { ingestScenario } from './scenarios/ingest.js'
+import { latencyScenario } from './scenarios/latency.js'
 import { memoryScenario } from './scenarios/memory.js'
 import { queueScenario } from './scenarios/queue.js'
 
-const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, memoryScenario, queueScenario]
+const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, queueScenario]
 const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url))
 
 function usage(): string {
@@ -31,7 +32,7 @@ function usage(): string {
     '',
     'scenarios:',
     ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(8)} ${scenario.description}`),
-    '  (latency, churn and scale-out are not implemented yet)',
+    '  (churn and scale-out are not implemented yet)',
   ].join('\n')
 }
 

@@ -1,5 +1,6 @@
-// Runs two scenarios end to end in --quick mode through the CLI, as CI does, so the bench cannot rot:
-// checks the JSON results have every arm, finite medians and finite ratios (no performance thresholds).
+// Runs the scenarios end to end in --quick mode through the CLI, as CI does, so the bench cannot rot:
+// checks the JSON results have every group and arm, finite medians and finite targets (no performance
+// thresholds). Ingest and queue are left to `npm run bench -- all --quick`.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
@@ -19,22 +20,24 @@ async function runQuick(scenario: string, outDir: string): Promise<{ result: Sce
   return { result: JSON.parse(await readFile(join(outDir, files[0]!), 'utf8')) as ScenarioResult, stdout }
 }
 
-function checkShape(t: Test, result: ScenarioResult, scenario: string, arms: string[], metrics: string[]): void {
+function checkShape(t: Test, result: ScenarioResult, scenario: string, arms: string[], metrics: string[], groups = 1): void {
   t.equal(result.scenario, scenario)
   t.equal(result.mode, 'quick')
   t.equal(result.rounds, 1)
   t.match(result.machine, { cpu: String, cores: Number, node: process.version })
   t.ok(Number.isFinite(result.load.before) && Number.isFinite(result.load.after), 'records the load around the run')
   t.type(result.voided, 'boolean')
-  const group = result.groups[0]!
-  t.same(
-    group.arms.map((arm) => arm.name),
-    arms,
-  )
-  for (const arm of group.arms) {
-    t.equal(arm.runs.length, 1, `${arm.name} ran once`)
-    for (const metric of metrics) t.ok(Number.isFinite(arm.median[metric]), `${arm.name} ${metric} = ${arm.median[metric]}`)
-    t.ok(arm.generatorCpuMax >= 0 && Number.isFinite(arm.generatorCpuMax), `${arm.name} generator CPU is accounted`)
+  t.equal(result.groups.length, groups, `${groups} group(s)`)
+  for (const group of result.groups) {
+    t.same(
+      group.arms.map((arm) => arm.name),
+      arms,
+    )
+    for (const arm of group.arms) {
+      t.equal(arm.runs.length, 1, `${group.name} / ${arm.name} ran once`)
+      for (const metric of metrics) t.ok(Number.isFinite(arm.median[metric]), `${group.name} / ${arm.name} ${metric} = ${arm.median[metric]}`)
+      t.ok(arm.generatorCpuMax >= 0 && Number.isFinite(arm.generatorCpuMax), `${arm.name} generator CPU is accounted`)
+    }
   }
   t.ok(result.targets.length > 0, 'checks targets')
   for (const target of result.targets) t.ok(Number.isFinite(target.value), `${target.name} = ${target.value}`)
@@ -62,4 +65,25 @@ t.test('memory --quick samples the heap and RSS of each server', async (t) => {
     const samples = (arm.runs[0]!.detail as { samples: unknown[] }).samples
     t.equal(samples.length, 5, 'a sample when empty and after each step')
   }
+})
+
+t.test('latency --quick times every delivery of every POST on all three arms', async (t) => {
+  const outDir = t.testdir()
+  const { result, stdout } = await runQuick('latency', outDir)
+  checkShape(t, result, 'latency', ['realtime websocket', 'realtime socket.io', 'bare ws'], ['p50Ms', 'p99Ms', 'maxMs', 'deliveryRatio', 'serverCpu'], 2)
+  t.same(
+    result.groups.map((group) => group.name),
+    ['20 subscribers, 10 events/s', '20 subscribers, 40 events/s'],
+  )
+  for (const group of result.groups) {
+    for (const arm of group.arms) {
+      const detail = arm.runs[0]!.detail as { published: number; expected: number; delivered: number; subscribers: number }
+      t.equal(detail.subscribers, 20)
+      t.ok(detail.published > 0, `${group.name} / ${arm.name} published events`)
+      // Every activity_new was matched to its POST: the correlation by name works on both transports.
+      t.equal(detail.delivered, detail.expected, `${group.name} / ${arm.name}: every delivery timed`)
+      t.ok(arm.median.p50Ms! <= arm.median.p99Ms! && arm.median.p99Ms! <= arm.median.maxMs!, 'p50 <= p99 <= max')
+    }
+  }
+  t.match(stdout, /pipeline adds [\d.]+ ms p99 over the bare ws baseline/, 'says what the pipeline adds')
 })

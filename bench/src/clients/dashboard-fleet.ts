@@ -1,5 +1,6 @@
 // Many dashboard clients of one school in this process, over the plain WebSocket endpoint or Socket.IO,
-// counting the activity_new messages they receive; a few sampled clients also time each one.
+// counting the activity_new messages they receive; a few sampled clients also time each one, and a scenario
+// may see every one (`onActivity`). Clients can be added and removed while the fleet runs (churn).
 import WebSocket from 'ws'
 import { io, type Socket } from 'socket.io-client'
 import type { AnyEnvelope } from '@school/events'
@@ -18,14 +19,37 @@ export interface FleetOptions {
   sampled: number
   /** Handshakes in flight at once. */
   connectConcurrency?: number
+  /**
+   * Called with every activity_new any client receives and this process's performance.now() at receipt:
+   * the raw frame for plain clients (unparsed, to keep the generator cheap), the envelope for Socket.IO.
+   */
+  onActivity?: (message: Buffer | AnyEnvelope, receivedAt: number) => void
+}
+
+/** The plain WebSocket endpoint of a school's dashboard on a realtime origin (or a load balancer). */
+export function plainDashboardUrl(origin: string, schoolId: number): string {
+  return `${origin.replace(/^http/, 'ws')}/ws/schools/${schoolId}/dashboard/`
+}
+
+/** The endpoint of the bare ws server (servers/bare-ws-server.ts). */
+export function bareWsUrl(origin: string): string {
+  return `${origin.replace(/^http/, 'ws')}/ws`
 }
 
 // Envelopes are serialized with `type` first, so a plain client can count without parsing.
 const ACTIVITY_MARKER = Buffer.from('{"type":"activity_new"')
 
 interface Member {
-  close(): Promise<void>
+  /**
+   * `graceful`: the protocol's clean close (WebSocket close handshake, Socket.IO disconnect packet);
+   * `abrupt`: the connection is dropped without one; unset: the quickest (abrupt for plain clients, the
+   * Socket.IO disconnect packet otherwise).
+   */
+  close(how?: 'graceful' | 'abrupt'): Promise<void>
 }
+
+/** How long a graceful close may take before the socket is dropped. */
+const GRACEFUL_CLOSE_MS = 2000
 
 export class DashboardFleet {
   /** activity_new messages received by all clients together. */
@@ -84,6 +108,11 @@ export class DashboardFleet {
     await Promise.all(this.members.splice(0).map((member) => member.close()))
   }
 
+  /** Disconnects the `count` oldest clients, cleanly or abruptly. */
+  async shrink(count: number, how: 'graceful' | 'abrupt'): Promise<void> {
+    await Promise.all(this.members.splice(0, count).map((member) => member.close(how)))
+  }
+
   private countActivity(sample: AnyEnvelope | undefined): void {
     this.activityReceived++
     if (sample) {
@@ -111,9 +140,15 @@ export class DashboardFleet {
     })
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
     const member: Member = {
-      close() {
-        if (socket.readyState !== WebSocket.CLOSED) socket.terminate()
-        return closed
+      close(how = 'abrupt') {
+        if (socket.readyState === WebSocket.CLOSED) return closed
+        if (how === 'abrupt') {
+          socket.terminate()
+          return closed
+        }
+        socket.close(1000)
+        const timer = setTimeout(() => socket.terminate(), GRACEFUL_CLOSE_MS)
+        return closed.finally(() => clearTimeout(timer))
       },
     }
     return new Promise((resolve, reject) => {
@@ -124,6 +159,7 @@ export class DashboardFleet {
           resolve(member)
         }
         if (isBinary || data.indexOf(ACTIVITY_MARKER) !== 0) return
+        this.options.onActivity?.(data, performance.now())
         this.countActivity(sampled ? (JSON.parse(data.toString()) as AnyEnvelope) : undefined)
       })
       socket.once('unexpected-response', (_request, response) => reject(new Error(`plain handshake refused with ${response.statusCode}`)))
@@ -142,10 +178,15 @@ export class DashboardFleet {
       forceNew: true,
       ...(localAddress ? { localAddress } : {}),
     } as Parameters<typeof io>[1])
-    socket.on('activity_new', (message: AnyEnvelope) => this.countActivity(sampled ? message : undefined))
+    socket.on('activity_new', (message: AnyEnvelope) => {
+      this.options.onActivity?.(message, performance.now())
+      this.countActivity(sampled ? message : undefined)
+    })
     const member: Member = {
-      close() {
-        socket.disconnect()
+      close(how = 'graceful') {
+        // Abrupt: the engine.io transport is closed under the Socket.IO socket, which never says goodbye.
+        if (how === 'abrupt') socket.io.engine?.close()
+        else socket.disconnect()
         return Promise.resolve()
       },
     }

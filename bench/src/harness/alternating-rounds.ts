@@ -42,6 +42,20 @@ export function ratioTarget(
   return absoluteTarget(name, value, comparison, target, [`${group.name} / ${ours}`, `${group.name} / ${baseline}`])
 }
 
+/** ours - baseline of one metric's medians (e.g. the ms a pipeline adds to a p99), checked against a target. */
+export function differenceTarget(
+  name: string,
+  group: GroupResult,
+  ours: string,
+  baseline: string,
+  metric: string,
+  comparison: '>=' | '<=',
+  target: number,
+): TargetCheck {
+  const value = armMedian(group, ours, metric) - armMedian(group, baseline, metric)
+  return absoluteTarget(name, value, comparison, target, [`${group.name} / ${ours}`, `${group.name} / ${baseline}`])
+}
+
 export function absoluteTarget(name: string, value: number, comparison: '>=' | '<=', target: number, arms: string[]): TargetCheck {
   const met = Number.isFinite(value) && (comparison === '>=' ? value >= target : value <= target)
   return { name, value, comparison, target, met, arms }

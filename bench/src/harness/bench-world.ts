@@ -1,7 +1,9 @@
 // The world a scenario runs in: a throwaway migrated database with the fixture schools and users, a private
 // Redis key space, and a stack of cleanups run in reverse order whatever happens.
+import { Queue } from 'bullmq'
 import { DEV_JWT_SECRET } from '@school/config'
 import { createPrismaClient, type PrismaClient } from '@school/db'
+import { queuePrefix, SCHOOL_EVENTS_QUEUE } from '@school/events'
 import {
   createFixture,
   createTestDatabase,
@@ -22,6 +24,8 @@ export interface BenchWorld {
   ownerToken: string
   /** The environment both services need. */
   serviceEnv: Record<string, string>
+  /** The services' school-events queue under this world's prefix (one per world, closed with it). */
+  schoolEventsQueue(): Queue
   /** Registers a cleanup; cleanups run in reverse order at close(). */
   defer(cleanup: () => unknown): void
   close(): Promise<void>
@@ -43,6 +47,7 @@ export async function createBenchWorld(label: string): Promise<BenchWorld> {
   const prisma = createPrismaClient(database.url, { maxConnections: 2 })
   cleanups.push(() => prisma.$disconnect())
   const fixture = await createFixture(prisma)
+  let queue: Queue | undefined
   const world: BenchWorld = {
     databaseUrl: database.url,
     redisUrl: TEST_REDIS_URL,
@@ -58,6 +63,14 @@ export async function createBenchWorld(label: string): Promise<BenchWorld> {
       PUBLIC_URL: 'http://127.0.0.1:8000',
       // Benchmarks measure throughput, not the per-school hourly invitation quota.
       INVITATIONS_PER_SCHOOL_PER_HOUR: '100000',
+    },
+    schoolEventsQueue() {
+      if (!queue) {
+        const opened = new Queue(SCHOOL_EVENTS_QUEUE, { connection: { url: TEST_REDIS_URL }, prefix: queuePrefix(redisPrefix) })
+        cleanups.push(() => opened.close())
+        queue = opened
+      }
+      return queue
     },
     defer: (cleanup) => cleanups.push(cleanup),
     async close() {

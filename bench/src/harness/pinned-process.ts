@@ -113,6 +113,27 @@ export async function startPinned(name: string, script: string, env: Record<stri
   }
 }
 
+/** Server CPU used between two samples, as a share of one core. */
+export function cpuShare(before: ProbeSample, after: ProbeSample, wallMs: number): number {
+  return (after.cpuUs - before.cpuUs) / 1000 / wallMs
+}
+
+/**
+ * Waits (up to 10 s) until every server is mostly idle (under 20% of a core over 250 ms), e.g. done with
+ * the handshakes or closes of a fleet, so that one arm's tail does not land in the next measurement.
+ */
+export async function waitForQuiet(...servers: PinnedProcess[]): Promise<void> {
+  const deadline = performance.now() + 10_000
+  let previous = await Promise.all(servers.map((server) => server.probe()))
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    const samples = await Promise.all(servers.map((server) => server.probe()))
+    const busiest = Math.max(...samples.map((sample, index) => cpuShare(previous[index]!, sample, 250)))
+    previous = samples
+    if (busiest < 0.2) return
+  }
+}
+
 export function benchScript(relative: string): string {
   return fileURLToPath(new URL(`../${relative}`, import.meta.url))
 }

@@ -1,16 +1,13 @@
 // Scenario 2, fanout: N dashboard clients of one school; the event rate is raised step by step until
 // delivery drops below 99.99% or p99 exceeds 100 ms. Arms: the realtime service over Socket.IO and over
 // its plain WebSocket gateway, and a bare `ws` server that serializes once and sends to each client.
-import { Queue } from 'bullmq'
-import { queuePrefix, SCHOOL_EVENTS_QUEUE } from '@school/events'
-import { DashboardFleet, type FleetTransport } from '../clients/dashboard-fleet.js'
+import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { GENERATOR_SATURATION, startCpuWindow } from '../harness/generator-cpu.js'
-import { keepAliveAgent, requestJson } from '../harness/json-request.js'
+import { barePublishes, studentRegistrations, type EventSource } from '../harness/event-sources.js'
 import { runAtRate } from '../harness/paced-load.js'
-import { benchScript, serviceScript, startPinned, type PinnedProcess } from '../harness/pinned-process.js'
-import { waitForQueueDrained } from '../harness/queue-drain.js'
+import { benchScript, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
 import { percentile } from '../harness/statistics.js'
 import { writeFanoutChart } from '../charts/fanout-chart.js'
@@ -50,45 +47,14 @@ function params(options: BenchOptions): FanoutParams {
   return options.clients ? { ...p, clients: options.clients, sampledClients: Math.min(p.sampledClients, options.clients) } : p
 }
 
-/** Publishes one event (a student registration, or a bare publish) and says once its effects are over. */
-interface EventSource {
-  publish(index: number): Promise<boolean>
-  settle(): Promise<void>
-}
-
-function realtimeSource(world: BenchWorld, api: PinnedProcess, queue: Queue): EventSource {
-  const agent = keepAliveAgent(64)
-  const url = `${api.url}/api/accounts/schools/${world.fixture.schoolA.id}/students/`
-  const headers = { authorization: `Bearer ${world.ownerToken}` }
-  let serial = 0
-  return {
-    async publish() {
-      const response = await requestJson(agent, url, 'POST', { name: `Bench Student ${serial++}` }, headers)
-      return response.status === 201
-    },
-    async settle() {
-      await waitForQueueDrained(queue, 120_000)
-    },
-  }
-}
-
-function bareSource(bare: PinnedProcess): EventSource {
-  const agent = keepAliveAgent(64)
-  return {
-    async publish() {
-      const response = await requestJson(agent, `${bare.url}/publish`, 'POST', undefined)
-      return response.status === 204
-    },
-    async settle() {},
-  }
-}
+let serial = 0
 
 async function runStep(fleet: DashboardFleet, source: EventSource, server: PinnedProcess, rate: number, seconds: number): Promise<FanoutStep> {
   fleet.latencies = []
   const before = fleet.activityReceived
   const cpu = startCpuWindow()
   const serverBefore = await server.probe()
-  const outcome = await runAtRate(rate, seconds, (index) => source.publish(index))
+  const outcome = await runAtRate(rate, seconds, () => source.publish(`Bench Student ${serial++}`))
   const published = outcome.results.filter((result) => result.status === 'fulfilled' && result.value).length
   const expected = published * fleet.size
   await fleet.waitForActivity(before + expected, 1000 + P99_CEILING_MS)
@@ -107,21 +73,8 @@ async function runStep(fleet: DashboardFleet, source: EventSource, server: Pinne
     deliveredPerSecond: delivered / (window.wallMs / 1000),
     generatorCpu: window.share,
     generatorSaturated: window.share > GENERATOR_SATURATION,
-    serverCpu: (serverAfter.cpuUs - serverBefore.cpuUs) / 1000 / window.wallMs,
+    serverCpu: cpuShare(serverBefore, serverAfter, window.wallMs),
     passed: published === outcome.started && deliveryRatio >= DELIVERY_FLOOR && p99Ms <= P99_CEILING_MS,
-  }
-}
-
-/** Waits (up to 10 s) until the server is mostly idle, e.g. done with the handshakes or closes of a fleet. */
-async function waitForQuiet(server: PinnedProcess): Promise<void> {
-  const deadline = performance.now() + 10_000
-  let previous = await server.probe()
-  while (performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    const sample = await server.probe()
-    const busy = (sample.cpuUs - previous.cpuUs) / 1000 / 250
-    previous = sample
-    if (busy < 0.2) return
   }
 }
 
@@ -202,16 +155,14 @@ export const fanoutScenario: Scenario = {
         startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {}),
       ])
       world.defer(() => Promise.all([api.stop(), realtime.stop(), bare.stop()]))
-      const queue = new Queue(SCHOOL_EVENTS_QUEUE, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
-      world.defer(() => queue.close())
-      const events = realtimeSource(world, api, queue)
-      const plainUrl = `${realtime.url.replace(/^http/, 'ws')}/ws/schools/${world.fixture.schoolA.id}/dashboard/`
+      const events = studentRegistrations(world, api.url, world.schoolEventsQueue())
+      const plainUrl = plainDashboardUrl(realtime.url, world.fixture.schoolA.id)
       const group = await runAlternating(
         `${p.clients} clients`,
         [
           fanoutArm('realtime socket.io', 'socket.io', realtime.url, world, realtime, events, p),
           fanoutArm('realtime websocket', 'websocket', plainUrl, world, realtime, events, p),
-          fanoutArm('bare ws', 'websocket', `${bare.url.replace(/^http/, 'ws')}/ws`, world, bare, bareSource(bare), p),
+          fanoutArm('bare ws', 'websocket', bareWsUrl(bare.url), world, bare, barePublishes(bare), p),
         ],
         options.rounds,
       )

@@ -3,7 +3,7 @@
 // for a burst in one school and for events spread over many; then the queue wait at half of that peak.
 import { randomUUID } from 'node:crypto'
 import { Queue } from 'bullmq'
-import { queuePrefix, SCHOOL_EVENT_JOB_OPTIONS, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
+import { queuePrefix, SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
@@ -160,8 +160,7 @@ export const queueScenario: Scenario = {
     try {
       const api = await startPinned('api', serviceScript('api'), world.serviceEnv)
       world.defer(() => api.stop())
-      const queue = new Queue(SCHOOL_EVENTS_QUEUE, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
-      world.defer(() => queue.close())
+      const queue = world.schoolEventsQueue()
       const workloads: Workload[] = [
         { name: 'one school', schoolIds: [world.fixture.schoolA.id] },
         { name: 'spread', schoolIds: await createOwnedSchools(world, p.schools) },

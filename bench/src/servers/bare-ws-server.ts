@@ -1,5 +1,6 @@
-// The baseline for fanout and memory: a minimal `ws` server that accepts any upgrade, and on each
-// POST /publish serializes the messages of one event once and sends them to every client.
+// The baseline for fanout, latency, memory and churn: a minimal `ws` server that accepts any upgrade, and on
+// each POST /publish (optional JSON body `{name}`: the student named in the summary) serializes the messages
+// of one event once and sends them to every client.
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
@@ -26,16 +27,19 @@ function broadcast(frame: string): void {
 
 const server = createServer((request, response) => {
   if (request.method === 'POST' && request.url === '/publish') {
-    request.resume()
+    let body = ''
+    request.setEncoding('utf8')
+    request.on('data', (chunk: string) => (body += chunk))
     request.on('end', () => {
       // The same two messages the realtime service sends for a student registration.
       seq++
       metrics.students++
+      const name = body ? (JSON.parse(body) as { name?: string }).name ?? `Student ${seq}` : `Student ${seq}`
       const eventId = randomUUID()
       const occurredAt = new Date().toISOString()
       const activity = envelope(
         'activity_new',
-        { id: eventId, seq, type: 'student.registered', actor: { id: 1, name: 'Olivia Owner' }, summary: `Olivia Owner registered student Student ${seq}`, occurredAt },
+        { id: eventId, seq, type: 'student.registered', actor: { id: 1, name: 'Olivia Owner' }, summary: `Olivia Owner registered student ${name}`, occurredAt },
         { eventId, seq },
       )
       broadcast(JSON.stringify(activity))
