@@ -12,13 +12,14 @@ import { CPU_PROFILE_DIR_ENV } from './harness/pinned-process.js'
 import { profileTable, summarizeProfileFile } from './profiles/cpu-profile-summary.js'
 import { currentLoad, machineInfo, markdownTable, voidReasons, writeResult, type ScenarioResult } from './harness/result-file.js'
 import type { BenchOptions, Scenario } from './harness/scenario.js'
+import { churnScenario } from './scenarios/churn.js'
 import { fanoutScenario } from './scenarios/fanout.js'
 import { ingestScenario } from './scenarios/ingest.js'
 import { latencyScenario } from './scenarios/latency.js'
 import { memoryScenario } from './scenarios/memory.js'
 import { queueScenario } from './scenarios/queue.js'
 
-const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, queueScenario]
+const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, churnScenario, queueScenario]
 const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url))
 
 function usage(): string {
@@ -32,7 +33,7 @@ function usage(): string {
     '',
     'scenarios:',
     ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(8)} ${scenario.description}`),
-    '  (churn and scale-out are not implemented yet)',
+    '  (scale-out is not implemented yet)',
   ].join('\n')
 }
 

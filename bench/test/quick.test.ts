@@ -87,3 +87,20 @@ t.test('latency --quick times every delivery of every POST on all three arms', a
   }
   t.match(stdout, /pipeline adds [\d.]+ ms p99 over the bare ws baseline/, 'says what the pipeline adds')
 })
+
+t.test('churn --quick samples the heap through the soak and counts connection objects with a heap snapshot', async (t) => {
+  const outDir = t.testdir()
+  const { result } = await runQuick('churn', outDir)
+  checkShape(t, result, 'churn', ['realtime websocket', 'bare ws'], ['heapStartMiB', 'soakVsStart', 'leaveVsEmpty', 'retainedConnectionObjects', 'churnConnectsPerSecond'])
+  for (const arm of result.groups[0]!.arms) {
+    // The census sees each steady connection: it would see one left behind too.
+    t.equal(arm.median.webSocketsAtStart, 50, `${arm.name}: the census counts the 50 steady WebSockets`)
+    t.equal(arm.median.failedConnects, 0, `${arm.name}: every churning client connected`)
+    const { points } = arm.runs[0]!.detail as { points: Array<{ phase: string }> }
+    t.same(
+      points.map((point) => point.phase),
+      ['empty', 'start', 'soak', 'after soak', 'after leave'],
+    )
+  }
+  t.ok((await readdir(outDir)).some((file) => file.startsWith('churn-') && file.endsWith('.svg')), 'writes an SVG chart')
+})

@@ -44,13 +44,13 @@ function seriesOf(group: GroupResult): Series[] {
   return series
 }
 
-function niceMax(value: number): number {
+export function niceMax(value: number): number {
   if (value <= 0) return 1
   const magnitude = 10 ** Math.floor(Math.log10(value))
   return [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= value)!
 }
 
-function formatTick(value: number): string {
+export function formatTick(value: number): string {
   return value >= 1000 ? `${Math.round(value / 100) / 10}k` : String(Math.round(value * 10) / 10)
 }
 

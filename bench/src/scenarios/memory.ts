@@ -4,7 +4,7 @@ import { DashboardFleet, type FleetTransport } from '../clients/dashboard-fleet.
 import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
-import { benchScript, serviceScript, startPinned } from '../harness/pinned-process.js'
+import { startDashboardServer, type DashboardServerKind } from '../harness/dashboard-server.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
 
 interface MemoryParams {
@@ -23,19 +23,11 @@ function params(options: BenchOptions): MemoryParams {
   return options.clients ? { ...p, connections: options.clients } : p
 }
 
-function memoryArm(name: string, transport: FleetTransport, server: 'realtime' | 'bare', world: BenchWorld, p: MemoryParams): Arm {
+function memoryArm(name: string, transport: FleetTransport, server: DashboardServerKind, world: BenchWorld, p: MemoryParams): Arm {
   return {
     name,
     async measure() {
-      const process = server === 'realtime'
-        ? await startPinned('realtime', serviceScript('realtime'), world.serviceEnv)
-        : await startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {})
-      const url =
-        server === 'bare'
-          ? `${process.url.replace(/^http/, 'ws')}/ws`
-          : transport === 'socket.io'
-            ? process.url
-            : `${process.url.replace(/^http/, 'ws')}/ws/schools/${world.fixture.schoolA.id}/dashboard/`
+      const { process, url } = await startDashboardServer(server, transport, world)
       const fleet = await DashboardFleet.open({
         transport,
         url,

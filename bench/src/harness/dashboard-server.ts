@@ -1,0 +1,22 @@
+// A fresh dashboard server for one arm: the realtime service (plain WebSocket or Socket.IO clients of school
+// A) or the bare ws baseline, pinned with the probe, and the URL its fleet connects to.
+import { bareWsUrl, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
+import type { BenchWorld } from './bench-world.js'
+import { benchScript, serviceScript, startPinned, type PinnedProcess } from './pinned-process.js'
+
+export type DashboardServerKind = 'realtime' | 'bare'
+
+export interface DashboardServer {
+  process: PinnedProcess
+  /** Where a fleet of `transport` clients of school A connects. */
+  url: string
+}
+
+export async function startDashboardServer(kind: DashboardServerKind, transport: FleetTransport, world: BenchWorld): Promise<DashboardServer> {
+  if (kind === 'bare') {
+    const bare = await startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {})
+    return { process: bare, url: bareWsUrl(bare.url) }
+  }
+  const realtime = await startPinned('realtime', serviceScript('realtime'), world.serviceEnv)
+  return { process: realtime, url: transport === 'socket.io' ? realtime.url : plainDashboardUrl(realtime.url, world.fixture.schoolA.id) }
+}
