@@ -1,10 +1,12 @@
 // `npm run bench -- <scenario> [--quick] [--rounds N] [--clients N] [--out DIR]`: runs one scenario (or `all`), prints a
-// markdown table and writes the JSON results; `chart <fanout-result.json> <out.svg>` redraws a fanout chart;
-// `--cpu-prof` has every server write a CPU profile and prints where its time went (`profile <file>` re-reads one).
+// markdown table and writes the JSON results; `chart <result.json> <out.svg>` redraws the chart of a fanout,
+// scale-out or churn result; `--cpu-prof` has every server write a CPU profile and prints where its time went
+// (`profile <file>` re-reads one).
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { renderChurnSvg } from './charts/churn-chart.js'
 import { renderFanoutSvg } from './charts/fanout-chart.js'
 import { closeOpenWorlds } from './harness/bench-world.js'
 import { pinGenerator } from './harness/pinning.js'
@@ -18,14 +20,15 @@ import { ingestScenario } from './scenarios/ingest.js'
 import { latencyScenario } from './scenarios/latency.js'
 import { memoryScenario } from './scenarios/memory.js'
 import { queueScenario } from './scenarios/queue.js'
+import { scaleOutScenario } from './scenarios/scale-out.js'
 
-const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, churnScenario, queueScenario]
+const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, churnScenario, queueScenario, scaleOutScenario]
 const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url))
 
 function usage(): string {
   return [
     'usage: npm run bench -- <scenario|all> [--quick] [--rounds N] [--clients N] [--out DIR] [--cpu-prof]',
-    '       npm run bench -- chart <fanout-result.json> <out.svg>',
+    '       npm run bench -- chart <fanout|scale-out|churn-result.json> <out.svg>',
     '       npm run bench -- profile <file.cpuprofile>...',
     '',
     '--cpu-prof: every server writes a V8 CPU profile into <out>/profiles-<date>/ when it stops, and a',
@@ -33,7 +36,6 @@ function usage(): string {
     '',
     'scenarios:',
     ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(8)} ${scenario.description}`),
-    '  (scale-out is not implemented yet)',
   ].join('\n')
 }
 
@@ -84,11 +86,12 @@ async function main(): Promise<void> {
   }
   if (command === 'chart') {
     const [input, output] = rest
-    if (!input || !output) throw new Error('chart needs <fanout-result.json> <out.svg>')
+    if (!input || !output) throw new Error('chart needs <result.json> <out.svg>')
     const result = JSON.parse(await readFile(input, 'utf8')) as ScenarioResult
     const group = result.groups[0]
-    if (result.scenario !== 'fanout' || !group) throw new Error(`${input} is not a fanout result`)
-    await writeFile(output, renderFanoutSvg(group, `${group.name}, ${result.mode} mode, ${result.date.slice(0, 10)}.`))
+    const render = { fanout: renderFanoutSvg, 'scale-out': renderFanoutSvg, churn: renderChurnSvg }[result.scenario]
+    if (!render || !group) throw new Error(`${input} is not a fanout, scale-out or churn result`)
+    await writeFile(output, render(group, `${group.name}, ${result.mode} mode, ${result.date.slice(0, 10)}.`))
     console.log(`chart: ${output}`)
     return
   }

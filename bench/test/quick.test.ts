@@ -104,3 +104,18 @@ t.test('churn --quick samples the heap through the soak and counts connection ob
   }
   t.ok((await readdir(outDir)).some((file) => file.startsWith('churn-') && file.endsWith('.svg')), 'writes an SVG chart')
 })
+
+t.test('scale-out --quick spreads the clients over the instances behind haproxy and counts Redis commands', async (t) => {
+  const outDir = t.testdir()
+  const { result } = await runQuick('scale-out', outDir)
+  checkShape(t, result, 'scale-out', ['1 realtime instance', '2 realtime instances'], ['deliveredPerSecond', 'redisCommandsPerEvent', 'redisCommandsPerDelivered'])
+  for (const arm of result.groups[0]!.arms) {
+    t.ok(arm.median.deliveredPerSecond! > 0, `${arm.name} delivered messages`)
+    t.ok(arm.median.redisCommandsPerEvent! > 0, `${arm.name}: Redis commands attributed to our processes`)
+    const detail = arm.runs[0]!.detail as { clientsPerInstance: number[]; redisCommands: Record<string, number> }
+    t.equal(detail.clientsPerInstance.reduce((sum, n) => sum + n, 0), 30, `${arm.name}: haproxy holds every client`)
+    t.ok(Math.min(...detail.clientsPerInstance) > 0, `${arm.name}: every instance has clients (${detail.clientsPerInstance.join('/')})`)
+    t.ok(detail.redisCommands.SPUBLISH! > 0, 'the adapter publishes each message')
+  }
+  t.ok((await readdir(outDir)).some((file) => file.startsWith('scale-out-') && file.endsWith('.svg')), 'writes an SVG chart')
+})

@@ -27,7 +27,7 @@ export function renderChurnSvg(group: GroupResult, caption: string): string {
   const x = (seconds: number) => PLOT.left + (seconds / xMax) * PLOT.width
   const y = (mib: number) => PLOT.top + PLOT.height - (mib / yMax) * PLOT.height
   const width = PLOT.left + PLOT.width + 40
-  const height = PLOT.top + PLOT.height + 100
+  const height = PLOT.top + PLOT.height + 115
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -52,10 +52,11 @@ export function renderChurnSvg(group: GroupResult, caption: string): string {
   parts.push(`<line x1="${x(0)}" x2="${x(xMax)}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`)
   const arms = [...new Map(series.map((s) => [s.arm, s.color])).entries()]
   arms.forEach(([arm, color], i) => {
-    parts.push(`<rect x="${PLOT.left + i * 200}" y="${height - 40}" width="12" height="12" fill="${color}"/><text x="${PLOT.left + i * 200 + 18}" y="${height - 30}" font-size="12">${arm}</text>`)
+    parts.push(`<rect x="${PLOT.left + i * 200}" y="${height - 55}" width="12" height="12" fill="${color}"/><text x="${PLOT.left + i * 200 + 18}" y="${height - 45}" font-size="12">${arm}</text>`)
   })
   parts.push(
-    `<text x="${PLOT.left}" y="${height - 10}" font-size="11" fill="#555">${caption} Filled dots: empty server and after everyone left; hollow: steady joined, soak, after soak. One line per round.</text>`,
+    `<text x="${PLOT.left}" y="${height - 25}" font-size="11" fill="#555">${caption}</text>`,
+    `<text x="${PLOT.left}" y="${height - 10}" font-size="11" fill="#555">Filled dots: empty server and after everyone left; hollow: steady joined, soak, after soak. One line per round.</text>`,
     '</svg>',
   )
   return parts.join('\n')

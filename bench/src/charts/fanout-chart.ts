@@ -107,9 +107,10 @@ export function renderFanoutSvg(group: GroupResult, caption: string): string {
   ].join('\n')
 }
 
-export async function writeFanoutChart(group: GroupResult, outDir: string, mode: string): Promise<string> {
+/** Writes the ramp chart of a fanout (or scale-out, same steps) run next to its JSON. */
+export async function writeFanoutChart(group: GroupResult, outDir: string, mode: string, scenario = 'fanout'): Promise<string> {
   await mkdir(outDir, { recursive: true })
-  const file = join(outDir, `fanout-${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`)
+  const file = join(outDir, `${scenario}-${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`)
   await writeFile(file, renderFanoutSvg(group, `${group.name}, ${mode} mode.`))
   return file
 }

@@ -1,5 +1,6 @@
 // A fresh dashboard server for one arm: the realtime service (plain WebSocket or Socket.IO clients of school
-// A) or the bare ws baseline, pinned with the probe, and the URL its fleet connects to.
+// A) or the bare ws baseline, pinned with the probe, and the URL its fleet connects to. The arm stops it; the
+// world does too if the run is interrupted first.
 import { bareWsUrl, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import type { BenchWorld } from './bench-world.js'
 import { benchScript, serviceScript, startPinned, type PinnedProcess } from './pinned-process.js'
@@ -15,8 +16,10 @@ export interface DashboardServer {
 export async function startDashboardServer(kind: DashboardServerKind, transport: FleetTransport, world: BenchWorld): Promise<DashboardServer> {
   if (kind === 'bare') {
     const bare = await startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {})
+    world.defer(() => bare.stop())
     return { process: bare, url: bareWsUrl(bare.url) }
   }
   const realtime = await startPinned('realtime', serviceScript('realtime'), world.serviceEnv)
+  world.defer(() => realtime.stop())
   return { process: realtime, url: transport === 'socket.io' ? realtime.url : plainDashboardUrl(realtime.url, world.fixture.schoolA.id) }
 }

@@ -4,33 +4,12 @@
 import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
-import { GENERATOR_SATURATION, startCpuWindow } from '../harness/generator-cpu.js'
+import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep } from '../harness/delivery-ramp.js'
 import { barePublishes, studentRegistrations, type EventSource } from '../harness/event-sources.js'
-import { runAtRate } from '../harness/paced-load.js'
-import { benchScript, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
+import { GENERATOR_SATURATION } from '../harness/generator-cpu.js'
+import { benchScript, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
-import { percentile } from '../harness/statistics.js'
 import { writeFanoutChart } from '../charts/fanout-chart.js'
-
-export const DELIVERY_FLOOR = 0.9999
-export const P99_CEILING_MS = 100
-
-export interface FanoutStep {
-  eventsPerSecond: number
-  published: number
-  expected: number
-  delivered: number
-  deliveryRatio: number
-  p99Ms: number
-  deliveredPerSecond: number
-  generatorCpu: number
-  serverCpu: number
-  /** The generator used more than GENERATOR_SATURATION of its core: the step measures the client, not the server. */
-  generatorSaturated: boolean
-  passed: boolean
-  /** A failed first attempt that was run again. */
-  retried?: boolean
-}
 
 interface FanoutParams {
   clients: number
@@ -45,37 +24,6 @@ function params(options: BenchOptions): FanoutParams {
     ? { clients: 20, rates: [5, 10], stepSeconds: 1, warmupSeconds: 0.5, sampledClients: 10 }
     : { clients: 10_000, rates: [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64], stepSeconds: 3, warmupSeconds: 2, sampledClients: 100 }
   return options.clients ? { ...p, clients: options.clients, sampledClients: Math.min(p.sampledClients, options.clients) } : p
-}
-
-let serial = 0
-
-async function runStep(fleet: DashboardFleet, source: EventSource, server: PinnedProcess, rate: number, seconds: number): Promise<FanoutStep> {
-  fleet.latencies = []
-  const before = fleet.activityReceived
-  const cpu = startCpuWindow()
-  const serverBefore = await server.probe()
-  const outcome = await runAtRate(rate, seconds, () => source.publish(`Bench Student ${serial++}`))
-  const published = outcome.results.filter((result) => result.status === 'fulfilled' && result.value).length
-  const expected = published * fleet.size
-  await fleet.waitForActivity(before + expected, 1000 + P99_CEILING_MS)
-  const window = cpu()
-  const serverAfter = await server.probe()
-  const delivered = fleet.activityReceived - before
-  const deliveryRatio = expected === 0 ? 0 : Math.min(1, delivered / expected)
-  const p99Ms = percentile(fleet.latencies, 99)
-  return {
-    eventsPerSecond: rate,
-    published,
-    expected,
-    delivered,
-    deliveryRatio,
-    p99Ms,
-    deliveredPerSecond: delivered / (window.wallMs / 1000),
-    generatorCpu: window.share,
-    generatorSaturated: window.share > GENERATOR_SATURATION,
-    serverCpu: cpuShare(serverBefore, serverAfter, window.wallMs),
-    passed: published === outcome.started && deliveryRatio >= DELIVERY_FLOOR && p99Ms <= P99_CEILING_MS,
-  }
 }
 
 function fanoutArm(
@@ -101,38 +49,8 @@ function fanoutArm(
       try {
         await waitForQuiet(server)
         // Warm-up at the lowest rate: JIT, connection pools, first allocations; not reported.
-        await runStep(fleet, source, server, p.rates[0]!, p.warmupSeconds)
-        const steps: FanoutStep[] = []
-        for (const rate of p.rates) {
-          let step = await runStep(fleet, source, server, rate, p.stepSeconds)
-          if (!step.passed && !step.generatorSaturated) {
-            // One stall (a GC pause, another tenant's burst on the shared machine) can fail a step: a step
-            // fails only if it fails twice in a row; the first attempt is kept in the detail.
-            steps.push({ ...step, retried: true })
-            await waitForQuiet(server)
-            step = await runStep(fleet, source, server, rate, p.stepSeconds)
-          }
-          steps.push(step)
-          process.stderr.write(
-            `[bench]   ${name} ${rate} ev/s: delivered ${(step.deliveryRatio * 100).toFixed(3)}%, p99 ${step.p99Ms} ms, ` +
-              `generator ${Math.round(step.generatorCpu * 100)}%, server ${Math.round(step.serverCpu * 100)}%\n`,
-          )
-          // A saturated generator voids the step; the ramp stops there and the arm's figure is a lower bound.
-          if (!step.passed || step.generatorSaturated) break
-        }
-        const valid = steps.filter((step) => !step.generatorSaturated && !step.retried)
-        const best = valid.filter((step) => step.passed).at(-1)
-        return {
-          metrics: {
-            maxEventsPerSecond: best?.eventsPerSecond ?? 0,
-            deliveredPerSecond: best?.deliveredPerSecond ?? 0,
-            p99AtMaxMs: best?.p99Ms ?? Number.NaN,
-            generatorBound: steps.at(-1)?.generatorSaturated ? 1 : 0,
-          },
-          // Only the steps that count: a ramp that stopped on a saturated generator is bounded, not void.
-          generatorCpu: Math.max(0, ...valid.map((step) => step.generatorCpu)),
-          detail: { clients: fleet.size, steps },
-        }
+        await runStep(fleet, source, [server], p.rates[0]!, p.warmupSeconds)
+        return rampResult(await rampUntilFailure(name, fleet, source, [server], p.rates, p.stepSeconds), fleet.size)
       } finally {
         await fleet.close()
         await source.settle()
