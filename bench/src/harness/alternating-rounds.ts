@@ -28,8 +28,7 @@ export function armMedian(group: GroupResult, arm: string, metric: string): numb
   return found.median[metric] ?? Number.NaN
 }
 
-/** ours/baseline of one metric's medians, checked against a target. */
-export function ratioTarget(
+type PairTarget = (
   name: string,
   group: GroupResult,
   ours: string,
@@ -37,24 +36,21 @@ export function ratioTarget(
   metric: string,
   comparison: '>=' | '<=',
   target: number,
-): TargetCheck {
-  const value = armMedian(group, ours, metric) / armMedian(group, baseline, metric)
-  return absoluteTarget(name, value, comparison, target, [`${group.name} / ${ours}`, `${group.name} / ${baseline}`])
+) => TargetCheck
+
+/** A target on one figure made of two arms' medians of one metric. */
+function pairTarget(combine: (ours: number, baseline: number) => number): PairTarget {
+  return (name, group, ours, baseline, metric, comparison, target) => {
+    const value = combine(armMedian(group, ours, metric), armMedian(group, baseline, metric))
+    return absoluteTarget(name, value, comparison, target, [`${group.name} / ${ours}`, `${group.name} / ${baseline}`])
+  }
 }
 
+/** ours/baseline of one metric's medians, checked against a target. */
+export const ratioTarget = pairTarget((ours, baseline) => ours / baseline)
+
 /** ours - baseline of one metric's medians (e.g. the ms a pipeline adds to a p99), checked against a target. */
-export function differenceTarget(
-  name: string,
-  group: GroupResult,
-  ours: string,
-  baseline: string,
-  metric: string,
-  comparison: '>=' | '<=',
-  target: number,
-): TargetCheck {
-  const value = armMedian(group, ours, metric) - armMedian(group, baseline, metric)
-  return absoluteTarget(name, value, comparison, target, [`${group.name} / ${ours}`, `${group.name} / ${baseline}`])
-}
+export const differenceTarget = pairTarget((ours, baseline) => ours - baseline)
 
 export function absoluteTarget(name: string, value: number, comparison: '>=' | '<=', target: number, arms: string[]): TargetCheck {
   const met = Number.isFinite(value) && (comparison === '>=' ? value >= target : value <= target)

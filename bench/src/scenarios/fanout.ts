@@ -7,7 +7,8 @@ import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep } from '../harness/delivery-ramp.js'
 import { barePublishes, studentRegistrations, type EventSource } from '../harness/event-sources.js'
 import { GENERATOR_SATURATION } from '../harness/generator-cpu.js'
-import { benchScript, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
+import { startPipelineAndBaseline } from '../harness/dashboard-server.js'
+import { waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
 import { writeFanoutChart } from '../charts/fanout-chart.js'
 
@@ -67,12 +68,7 @@ export const fanoutScenario: Scenario = {
     const p = params(options)
     const world = await createBenchWorld('fanout')
     try {
-      const [api, realtime, bare] = await Promise.all([
-        startPinned('api', serviceScript('api'), world.serviceEnv),
-        startPinned('realtime', serviceScript('realtime'), world.serviceEnv),
-        startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {}),
-      ])
-      world.defer(() => Promise.all([api.stop(), realtime.stop(), bare.stop()]))
+      const { api, realtime, bare } = await startPipelineAndBaseline(world)
       const events = studentRegistrations(world, api.url, world.schoolEventsQueue())
       const plainUrl = plainDashboardUrl(realtime.url, world.fixture.schoolA.id)
       const group = await runAlternating(

@@ -10,7 +10,8 @@ import { barePublishes, studentRegistrations, type EventSource } from '../harnes
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { LatencyHistogram } from '../harness/latency-histogram.js'
 import { runAtRate } from '../harness/paced-load.js'
-import { benchScript, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
+import { startPipelineAndBaseline } from '../harness/dashboard-server.js'
+import { cpuShare, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, ArmRun, BenchOptions, GroupResult, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 import { percentile } from '../harness/statistics.js'
 import type { AnyEnvelope } from '@school/events'
@@ -171,9 +172,15 @@ function targetsOf(groups: GroupResult[], p: LatencyParams): { targets: TargetCh
       differenceTarget(`${group.name}: pipeline adds (websocket p99 - bare ws p99), ms`, group, 'realtime websocket', 'bare ws', 'p99Ms', '<=', ADDED_P99_TARGET_MS),
       absoluteTarget(`${group.name}: websocket delivery`, armMedian(group, 'realtime websocket', 'deliveryRatio'), '>=', DELIVERY_FLOOR, [`${group.name} / realtime websocket`]),
     )
+    const baselineP99 = armMedian(group, 'bare ws', 'p99Ms')
     for (const arm of ['realtime websocket', 'realtime socket.io']) {
-      const added = armMedian(group, arm, 'p99Ms') - armMedian(group, 'bare ws', 'p99Ms')
+      const added = armMedian(group, arm, 'p99Ms') - baselineP99
       notes.push(`${group.name}: ${arm} pipeline adds ${added.toFixed(1)} ms p99 over the bare ws baseline.`)
+    }
+    // A baseline past its own budget (overloaded server or generator, or a busy machine) makes the
+    // difference meaningless, even when it comes out negative and so "met".
+    if (!(baselineP99 <= P99_TARGET_MS)) {
+      notes.push(`${group.name}: the bare ws baseline itself has p99 ${baselineP99.toFixed(0)} ms (> ${P99_TARGET_MS} ms): the pipeline-adds figures of this cell say nothing.`)
     }
   }
   const largest = groups.find((group) => group.name === cellName(Math.max(...p.subscribers), Math.max(...p.rates)))
@@ -192,12 +199,7 @@ export const latencyScenario: Scenario = {
     const p = params(options)
     const world = await createBenchWorld('latency')
     try {
-      const [api, realtime, bare] = await Promise.all([
-        startPinned('api', serviceScript('api'), world.serviceEnv),
-        startPinned('realtime', serviceScript('realtime'), world.serviceEnv),
-        startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {}),
-      ])
-      world.defer(() => Promise.all([api.stop(), realtime.stop(), bare.stop()]))
+      const { api, realtime, bare } = await startPipelineAndBaseline(world)
       const schoolId = world.fixture.schoolA.id
       const registrations = studentRegistrations(world, api.url, world.schoolEventsQueue())
       const groups: GroupResult[] = []

@@ -13,6 +13,13 @@ import type { Arm, ArmRun, BenchOptions, Scenario, ScenarioReport } from '../har
 import { freePort } from '@school/test-support'
 import { monitorCommands, redisPortsOf, startLoadBalancer, total } from '@school/test-support/system'
 
+/**
+ * Handshakes in flight through haproxy. The fleets' default (200) starves the instances' /readyz checks on the
+ * shared server core (each handshake queries the database): haproxy then marks an instance down and cuts its
+ * sessions (502, DHNN in its log), as a 1,000-client run here showed.
+ */
+const HANDSHAKES_IN_FLIGHT = 25
+
 interface ScaleOutParams {
   instances: number[]
   clients: number
@@ -79,8 +86,11 @@ function scaleOutArm(instances: number, world: BenchWorld, api: PinnedProcess, p
           token: world.ownerToken,
           count: p.clients,
           sampled: p.sampledClients,
+          connectConcurrency: HANDSHAKES_IN_FLIGHT,
         })
         stopLater(() => fleet.close())
+        const allUp = Object.fromEntries(realtimes.map((_, index) => [`realtime/realtime-${index + 1}`, 'UP']))
+        await balancer.waitForStatus(allUp)
         const stats = await balancer.serverStats()
         const clientsPerInstance = realtimes.map((_, index) => stats[`realtime/realtime-${index + 1}`]?.sessions ?? 0)
         // The events go through the balancer too, as in production (one api instance behind it).
@@ -95,6 +105,8 @@ function scaleOutArm(instances: number, world: BenchWorld, api: PinnedProcess, p
         const steps = await rampUntilFailure(name, fleet, source, realtimes, p.rates, p.stepSeconds)
         await source.settle()
         await log.stop()
+        // An instance marked down during the ramp would have had its clients cut: kept beside the figures.
+        const statusAfterRamp = await balancer.serverStatus()
         const ports = await redisPortsOfAll([api, ...realtimes])
         const commands = log.countBy(ports)
         const messages = fleet.activityReceived - delivered
@@ -112,7 +124,7 @@ function scaleOutArm(instances: number, world: BenchWorld, api: PinnedProcess, p
             redisCommandsPerEvent: total(commands) / events,
             redisCommandsPerDelivered: total(commands) / messages,
           },
-          detail: { ...(result.detail as object), clientsPerInstance, redisCommands: Object.fromEntries(commands), events, messages },
+          detail: { ...(result.detail as object), clientsPerInstance, statusAfterRamp, redisCommands: Object.fromEntries(commands), events, messages },
         }
       } finally {
         await runCleanups(cleanups)
