@@ -96,7 +96,12 @@ t.test('churn --quick samples the heap through the soak and counts connection ob
     // The census sees each steady connection: it would see one left behind too.
     t.equal(arm.median.webSocketsAtStart, 50, `${arm.name}: the census counts the 50 steady WebSockets`)
     t.equal(arm.median.failedConnects, 0, `${arm.name}: every churning client connected`)
-    const { points } = arm.runs[0]!.detail as { points: Array<{ phase: string }> }
+    const { points, census } = arm.runs[0]!.detail as { points: Array<{ phase: string }>; census: { start: { counts: Record<string, number> } } }
+    if (arm.name === 'realtime websocket') {
+      // The service's own per-connection classes are counted by name: a rename must be followed in CENSUS_NAMES.
+      t.equal(census.start.counts.PlainConnection, 50, 'the census counts the realtime PlainConnection objects')
+      t.equal(census.start.counts.DashboardStream, 50, 'and their DashboardStreams')
+    }
     t.same(
       points.map((point) => point.phase),
       ['empty', 'start', 'soak', 'after soak', 'after leave'],

@@ -13,10 +13,12 @@ import { runAtRate } from '../harness/paced-load.js'
 import { waitForQuiet, type HeapCensus, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, ArmRun, BenchOptions, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 
-/** Constructor names counted in the server's heap: per-connection objects of ws, net, http and the realtime service. */
-export const CENSUS_NAMES = ['WebSocket', 'DashboardStream', 'Socket', 'IncomingMessage'] as const
+/** The realtime service's own per-connection objects (its gateways' connection classes and its stream). */
+const SERVICE_CONNECTION_OBJECTS = ['PlainConnection', 'SocketIoConnection', 'Membership', 'DashboardStream'] as const
 /** The ones that must not outlive their connection (Socket also counts database and Redis connections). */
-const CONNECTION_OBJECTS = ['WebSocket', 'DashboardStream'] as const
+const CONNECTION_OBJECTS = ['WebSocket', ...SERVICE_CONNECTION_OBJECTS] as const
+/** Constructor names counted in the server's heap: per-connection objects of ws, net, http and the realtime service. */
+export const CENSUS_NAMES = [...CONNECTION_OBJECTS, 'Socket', 'IncomingMessage'] as const
 export const HEAP_TOLERANCE = 1.05
 
 interface ChurnParams {
