@@ -50,6 +50,9 @@ export const apiConfigSchema = Type.Object({
   INVITATIONS_PER_SCHOOL_PER_HOUR: Type.Integer({ minimum: 1, maximum: 100_000, default: 200 }),
   // How often lapsed pending invitations are marked expired (with their `invitation.expired` event).
   INVITATION_EXPIRY_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  // On SIGTERM, how long /readyz fails while requests are still served before the server closes: behind a
+  // load balancer, longer than it takes to mark the instance down (deploy/haproxy: about 2 s); 0 closes at once.
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
 })
 
 export const realtimeConfigSchema = Type.Object({

@@ -66,10 +66,16 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
   const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs, metrics })
   const routeDeps: RouteDeps = { config, prisma, publisher }
 
+  // Set by startDraining() when the process is asked to stop: /readyz turns 503 while requests are still served.
+  let draining = false
+  app.decorate('startDraining', () => {
+    draining = true
+  })
+
   if (backgroundTasks) registerBackgroundTasks(app, { config, prisma, queue, publisher, metrics })
   // First, so that its onRoute hook sees every route that follows.
   app.register(openapiPlugin)
-  app.register(metricsPlugin, { metrics })
+  app.register(metricsPlugin, { metrics, isDraining: () => draining })
   app.register(errorsPlugin)
   app.register(securityPlugin, { config, ...(redis ? { redis } : {}) })
   app.register(authPlugin, { config, prisma })
@@ -84,3 +90,10 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
 }
 
 export type App = ReturnType<typeof buildApp>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Turns /readyz to 503 (the load balancer takes the instance out) while requests keep being served. */
+    startDraining(): void
+  }
+}

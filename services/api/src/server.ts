@@ -8,7 +8,7 @@ import { createPrismaClient } from '@school/db'
 import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import { buildApp } from './app.js'
 
-// Past this, a shutdown that is still waiting (a stuck request, an unreachable Redis) gives up.
+// Past this (after the drain), a shutdown that is still waiting (a stuck request, an unreachable Redis) gives up.
 const SHUTDOWN_TIMEOUT_MS = 10_000
 
 function readConfig(): ApiConfig {
@@ -48,10 +48,17 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   stopping = true
   app.log.info({ signal }, 'api shutting down')
   setTimeout(() => {
-    app.log.error(`api shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`)
+    app.log.error(`api shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms after its drain; exiting`)
     process.exit(1)
-  }, SHUTDOWN_TIMEOUT_MS).unref()
+  }, config.SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS).unref()
   try {
+    // Behind a load balancer: first be taken out (readiness fails) while still answering, then close.
+    // Closing at once would reset connections the balancer has just opened to this instance.
+    if (config.SHUTDOWN_DRAIN_MS > 0) {
+      app.startDraining()
+      app.log.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'api draining: readiness fails, requests are still served')
+      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS))
+    }
     await app.close()
     process.exit(0)
   } catch (error) {

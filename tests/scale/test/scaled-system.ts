@@ -85,6 +85,8 @@ async function start(
     REDIS_PREFIX: redisPrefix,
     JWT_SECRET: DEV_JWT_SECRET,
     PUBLIC_URL: options.loadBalancer ? `http://127.0.0.1:${port}` : 'http://127.0.0.1:8000',
+    // Behind haproxy an API stopping gets out of rotation before it closes, as in docker-compose.yml.
+    ...(options.loadBalancer ? { SHUTDOWN_DRAIN_MS: '2500' } : {}),
     // Settings of the test at hand (e.g. short presence timeouts), for every instance.
     ...options.env,
   }

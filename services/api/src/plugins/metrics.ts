@@ -71,7 +71,13 @@ export function createApiMetrics({ prisma, queue }: { prisma: PrismaClient; queu
   }
 }
 
-async function metricsPlugin(app: FastifyInstance, { metrics: api }: { metrics: ApiMetrics }): Promise<void> {
+export interface MetricsPluginOptions {
+  metrics: ApiMetrics
+  /** True once the process is shutting down: /readyz then answers 503 so the load balancer stops sending. */
+  isDraining?: () => boolean
+}
+
+async function metricsPlugin(app: FastifyInstance, { metrics: api, isDraining = () => false }: MetricsPluginOptions): Promise<void> {
   const { requests, duration, dependencies, metrics, contentType } = api
   app.addHook('onResponse', async (request, reply) => {
     // Unmatched URLs share one label, so a scan of random paths cannot blow up the series count.
@@ -87,6 +93,10 @@ async function metricsPlugin(app: FastifyInstance, { metrics: api }: { metrics: 
     return metrics()
   })
   app.get('/readyz', async (_request, reply) => {
+    if (isDraining()) {
+      reply.code(503)
+      return { status: 'draining', checks: {} }
+    }
     const readiness = await checkReadiness(dependencies)
     reply.code(readiness.ready ? 200 : 503)
     return { status: readiness.ready ? 'ready' : 'unready', checks: readiness.checks }
