@@ -18,7 +18,14 @@ function withDeadline<T>(probe: Promise<T>, ms: number): Promise<T> {
   return Promise.race([probe, deadline]).finally(() => clearTimeout(timer))
 }
 
-export async function checkReadiness(checks: DependencyChecks, timeoutMs = 1000): Promise<Readiness> {
+/**
+ * A dependency slower than this counts as down. Generous on purpose: a loaded host answering `SELECT 1` in
+ * over a second is slow, not down, and an instance reported unready is taken out by the load balancer
+ * (deploy/haproxy waits up to 3 s for the answer).
+ */
+export const READINESS_DEADLINE_MS = 2000
+
+export async function checkReadiness(checks: DependencyChecks, timeoutMs = READINESS_DEADLINE_MS): Promise<Readiness> {
   const names = Object.keys(checks)
   const results = await Promise.allSettled(names.map((name) => withDeadline(Promise.resolve().then(checks[name]!), timeoutMs)))
   const readiness: Readiness = { ready: true, checks: {} }
