@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { reapOnExit } from '@school/test-support'
 import { onServerCore } from './pinning.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -53,6 +54,8 @@ export async function startPinned(name: string, script: string, env: Record<stri
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })
+  // A run that crashes must not leave servers behind on the machine.
+  reapOnExit(child)
   const logs: string[] = []
   const keep = (line: string) => {
     logs.push(line)

@@ -1,6 +1,7 @@
 // Runs the real load balancer of deploy/haproxy/haproxy.cfg for a test or a benchmark: installs haproxy if
 // it can, starts it on a free port with the given instances, and reads its stats (status, sessions).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { reapOnExit } from './child-reaper.js'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { freePort } from './free-port.js'
@@ -112,6 +113,7 @@ export async function startLoadBalancer(
   // A launcher such as taskset or prlimit execs in place, so the child is still haproxy.
   const argv = (options.launcher ?? ((command) => command))([haproxy, '-db', '-f', HAPROXY_CONFIG])
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  reapOnExit(child)
   const logs: string[] = []
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => logs.push(...chunk.split('\n').filter(Boolean)))
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => logs.push(...chunk.split('\n').filter(Boolean)))

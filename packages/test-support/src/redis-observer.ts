@@ -1,6 +1,7 @@
 // Watches the shared Redis from outside the services, on connections of its own (redis-cli): which
 // connections belong to which of our processes, their sharded subscriptions, and the commands they send.
 import { execFile, spawn } from 'node:child_process'
+import { reapOnExit } from './child-reaper.js'
 import { readdir, readFile, readlink } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
@@ -76,6 +77,7 @@ export interface CommandLog {
 export async function monitorCommands(): Promise<CommandLog> {
   const marker = `scale-monitor-${process.pid}-${Date.now()}`
   const child = spawn('redis-cli', ['-u', TEST_REDIS_URL, 'MONITOR'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  reapOnExit(child)
   const lines: string[] = []
   let waiting: { text: string; resolve: () => void } | null = null
   createInterface({ input: child.stdout! }).on('line', (line) => {

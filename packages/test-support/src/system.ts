@@ -1,6 +1,7 @@
 // Starts the real system for a test: a fresh database with the fixture, a private Redis key space, the
 // API and the realtime service as separate Node processes, and the one-origin proxy in front of them.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { reapOnExit } from './child-reaper.js'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
@@ -55,6 +56,7 @@ export async function startService(name: 'api' | 'realtime', env: Record<string,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  reapOnExit(child)
   const logs: string[] = []
   const lines = createInterface({ input: child.stdout! })
   createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line))
