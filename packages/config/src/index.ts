@@ -1,7 +1,9 @@
 // Configuration for every service: one TypeBox schema per service, read from the environment,
 // validated at start-up and frozen. A bad value stops the process with a message naming the variable.
 export { allowedOrigins } from './allowed-origins.js'
-export { ConfigError, loadConfig } from './load-config.js'
+export { ConfigError } from './config-error.js'
+export { jwtKeys, JWT_SECRET_KID, MIN_JWT_SECRET_LENGTH, type JwtKey, type JwtKeySettings } from './jwt-keys.js'
+export { loadConfig } from './load-config.js'
 export {
   apiConfigSchema,
   realtimeConfigSchema,

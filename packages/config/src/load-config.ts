@@ -1,24 +1,22 @@
 // Reads a service's configuration from an environment object and fails fast, naming the variable.
 import type { TObject, Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { ConfigError } from './config-error.js'
+import { readJwtKeys } from './jwt-keys.js'
 import { DEV_JWT_SECRET } from './schemas.js'
 
-export class ConfigError extends Error {
-  readonly problems: readonly string[]
-  constructor(problems: readonly string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ConfigError'
-    this.problems = problems
-  }
-}
-
 type Env = Record<string, string | undefined>
+
+/** Variables whose values are never repeated in an error message (it may end up in a log). */
+const SECRETS = new Set(['JWT_SECRET', 'JWT_KEYS'])
 
 export function loadConfig<S extends TObject>(schema: S, env: Env = process.env): Readonly<Static<S>> {
   const known = Object.keys(schema.properties)
   // Empty strings mean "unset", as in most shells' `VAR= cmd`.
-  const raw = Object.fromEntries(known.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]))
-  const value = Value.Default(schema, Value.Convert(schema, raw)) as Record<string, unknown>
+  const given = (key: string) => env[key] !== undefined && env[key] !== ''
+  const raw = Object.fromEntries(known.filter(given).map((key) => [key, env[key]]))
+  // Default fills in place: `raw` keeps only what was given.
+  const value = Value.Default(schema, Value.Convert(schema, { ...raw })) as Record<string, unknown>
   const problems = new Map<string, string>()
   for (const error of Value.Errors(schema, value)) {
     const name = error.instancePath.replace(/^\//, '')
@@ -26,10 +24,21 @@ export function loadConfig<S extends TObject>(schema: S, env: Env = process.env)
     if (problems.has(name)) continue
     const choices = (schema.properties[name] as { anyOf?: Array<{ const?: unknown }> } | undefined)?.anyOf
     const detail = choices ? `must be one of ${choices.map((c) => String(c.const)).join(', ')}` : error.message
-    problems.set(name, `${name} ${detail} (got ${JSON.stringify(raw[name])})`)
+    const got = SECRETS.has(name) ? `${String(raw[name] ?? '').length} characters` : JSON.stringify(raw[name])
+    problems.set(name, `${name} ${detail} (got ${got})`)
   }
-  if (value.NODE_ENV === 'production' && value.JWT_SECRET === DEV_JWT_SECRET) {
+  const production = value.NODE_ENV === 'production'
+  if (production && value.JWT_SECRET === DEV_JWT_SECRET && !given('JWT_KEYS')) {
     problems.set('JWT_SECRET', 'JWT_SECRET must be set to a secret of your own in production (the development default is public)')
+  }
+  if (typeof value.JWT_KEYS === 'string' && typeof value.JWT_SECRET === 'string' && !problems.has('JWT_KEYS')) {
+    if (given('JWT_KEYS') && given('JWT_SECRET')) {
+      problems.set('JWT_KEYS', 'JWT_KEYS and JWT_SECRET are both set: JWT_KEYS replaces JWT_SECRET, so list every key there (JWT_SECRET was the key "default")')
+    } else {
+      const jwt = { JWT_KEYS: value.JWT_KEYS, JWT_SECRET: value.JWT_SECRET }
+      const { problems: keyProblems } = readJwtKeys(jwt, production ? DEV_JWT_SECRET : undefined)
+      if (keyProblems.length > 0) problems.set('JWT_KEYS', keyProblems.join('; '))
+    }
   }
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   return Object.freeze(value) as Readonly<Static<S>>

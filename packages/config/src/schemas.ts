@@ -24,7 +24,10 @@ const shared = {
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
   // Namespaces every Redis key and channel of this deployment (BullMQ queues, Socket.IO adapter).
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'sd' }),
+  // The one signing key (key id `default`); JWT_KEYS replaces it when several keys are accepted (rotation).
   JWT_SECRET: Type.String({ minLength: 32, default: DEV_JWT_SECRET }),
+  // `kid:secret,kid:secret,...`: the first signs, all verify (a token picks its key by its `kid` header).
+  JWT_KEYS: Type.String({ default: '' }),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'school-dashboard' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'school-dashboard' }),
 }

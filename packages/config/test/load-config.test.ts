@@ -32,7 +32,7 @@ t.test('refuses the development secret in production', async (t) => {
 })
 
 t.test('refuses a short secret', async (t) => {
-  t.throws(() => loadConfig(apiConfigSchema, { JWT_SECRET: 'short' }), /JWT_SECRET/)
+  t.throws(() => loadConfig(apiConfigSchema, { JWT_SECRET: 'short' }), /JWT_SECRET must not have fewer than 32 characters \(got 5 characters\)/)
 })
 
 t.test('treats empty strings as unset', async (t) => {

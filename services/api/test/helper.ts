@@ -101,10 +101,10 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   }
 }
 
-/** An HS256 JWT made by hand, for tokens the app would never sign (other key, past expiry). */
-export function signJwt(claims: Record<string, unknown>, secret: string): string {
+/** An HS256 JWT made by hand, for tokens the app would never sign (other key, past expiry, unknown kid). */
+export function signJwt(claims: Record<string, unknown>, secret: string, header: Record<string, unknown> = {}): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT', ...header })}.${encode(claims)}`
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
 }
 

@@ -1,7 +1,7 @@
 // Who is asking, and may they administer this school. `authenticate` (onRequest) checks the bearer
 // token; `requireSchoolAdmin` (preHandler) checks the membership in the database on every request.
 // Order of answers: 401 (token), then 400 (path id), then 404/403 (school), then 400 (body, query).
-import fastifyJwt from '@fastify/jwt'
+import fastifyJwt, { type VerifyOptions } from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { jwtOptions, resolveSchoolAccess, type AccessTokenClaims } from '@school/auth'
@@ -66,10 +66,16 @@ export interface AuthPluginOptions {
 }
 
 async function authPlugin(app: FastifyInstance, { config, prisma }: AuthPluginOptions): Promise<void> {
-  const options = jwtOptions(config, config.JWT_TTL_SECONDS)
-  // jwtOptions gives expiresIn in milliseconds (fast-jwt's unit), but @fastify/jwt reads a number as
-  // seconds and multiplies it by 1000: tokens would live 1000 times too long. Pass the seconds.
-  await app.register(fastifyJwt, { ...options, sign: { ...options.sign, expiresIn: config.JWT_TTL_SECONDS } })
+  const { secret, sign, verify } = jwtOptions(config, config.JWT_TTL_SECONDS)
+  await app.register(fastifyJwt, {
+    secret,
+    // jwtOptions gives expiresIn in milliseconds (fast-jwt's unit), but @fastify/jwt reads a number as
+    // seconds and multiplies it by 1000: tokens would live 1000 times too long. Pass the seconds.
+    sign: { ...sign, expiresIn: config.JWT_TTL_SECONDS },
+    // The key is a function of the token's kid. @fastify/jwt passes verify options to fast-jwt, which takes
+    // a key function (as @fastify/jwt's README says); its type declarations only name a string or Buffer.
+    verify: verify as unknown as Partial<VerifyOptions>,
+  })
   app.decorateRequest('userId', 0)
   app.decorateRequest('schoolAdmin', null)
 

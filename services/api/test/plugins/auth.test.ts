@@ -48,6 +48,12 @@ t.test('401 unauthorized without a valid access token', async (t) => {
     'a token for another audience': {
       authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA, { aud: 'someone-else' }), config.JWT_SECRET)}`,
     },
+    'a token naming a key that is not accepted': {
+      authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA), config.JWT_SECRET, { kid: 'retired' })}`,
+    },
+    'a token not valid before a time still to come (nbf)': {
+      authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA, { nbf: Math.floor(Date.now() / 1000) + 600 }), config.JWT_SECRET)}`,
+    },
     'a token whose subject is not a user id': {
       authorization: `Bearer ${signJwt(claimsFor(config, fixture.ownerA, { sub: 'admin' }), config.JWT_SECRET)}`,
     },
@@ -166,4 +172,21 @@ t.test('no refused request changed anything', async (t) => {
   t.equal(await prisma.schoolClass.count(), 0)
   const schools = await prisma.school.findMany({ select: { lastEventSeq: true }, orderBy: { id: 'asc' } })
   t.same(schools, [{ lastEventSeq: 4 }, { lastEventSeq: 1 }])
+})
+
+t.test('after a key rotation, tokens of the old key are accepted and new ones name the new key', async (t) => {
+  const NEW_KEY = 'n'.repeat(40)
+  const rotated = await buildTestApp(t, { env: { JWT_KEYS: `2027-01:${NEW_KEY},default:${config.JWT_SECRET}` } })
+  const dashboard = (headers: Record<string, string>) =>
+    rotated.app.inject({ method: 'GET', url: `/api/accounts/schools/${rotated.fixture.schoolA.id}/dashboard/`, headers })
+  const oldToken = signJwt(claimsFor(config, rotated.fixture.ownerA), config.JWT_SECRET, { kid: 'default' })
+  t.equal((await dashboard({ authorization: `Bearer ${oldToken}` })).statusCode, 200, 'a token of the old key, kid default')
+  const newToken = rotated.tokenFor(rotated.fixture.ownerA)
+  t.same(rotated.app.jwt.decode<{ header: object }>(newToken, { complete: true })?.header, { alg: 'HS256', typ: 'JWT', kid: '2027-01' })
+  t.equal((await dashboard({ authorization: `Bearer ${newToken}` })).statusCode, 200, 'a token of the new key')
+  const wrongKid = signJwt(claimsFor(config, rotated.fixture.ownerA), config.JWT_SECRET, { kid: '2027-01' })
+  const refused = await dashboard({ authorization: `Bearer ${wrongKid}` })
+  t.equal(refused.statusCode, 401, "the old key's signature under the new key's kid")
+  t.same(refused.json(), { code: 'unauthorized', message: 'The access token is invalid' })
+  t.equal((await app.inject({ method: 'GET', url: `/api/accounts/schools/${schoolA}/dashboard/`, headers: { authorization: `Bearer ${newToken}` } })).statusCode, 401, 'an app that does not know the new key refuses its tokens')
 })

@@ -21,7 +21,9 @@ t.test('signs in with email and password and returns a token, its expiry and the
     name: 'Olivia Owner',
     memberships: [{ schoolId: fixture.schoolA.id, schoolName: 'School A', role: 'school_owner' }],
   })
-  const claims = app.jwt.verify<{ sub: string; email: string; exp: number; iss: string; aud: string }>(body.token)
+  // The verifier picks its key by the token's kid, asynchronously: verify resolves to the claims.
+  const claims = await (app.jwt.verify(body.token) as unknown as Promise<{ sub: string; email: string; exp: number; iss: string; aud: string }>)
+  t.same(app.jwt.decode<{ header: object }>(body.token, { complete: true })?.header, { alg: 'HS256', typ: 'JWT', kid: 'default' }, 'signed with the key "default"')
   t.equal(claims.sub, String(fixture.ownerA.id))
   t.equal(claims.email, fixture.ownerA.email)
   t.equal(claims.iss, config.JWT_ISSUER)

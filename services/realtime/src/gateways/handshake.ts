@@ -66,7 +66,7 @@ export function bearerToken(header: string | string[] | undefined): string | und
 export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaClient }): Handshake {
   const verify = createTokenVerifier(deps.config)
   return async ({ token, schoolId: rawSchoolId, since: rawSince }) => {
-    const verified = token ? verify(token) : null
+    const verified = token ? await verify(token) : null
     if (!verified) return INVALID_TOKEN
     const schoolId = typeof rawSchoolId === 'string' || typeof rawSchoolId === 'number' ? parseId(String(rawSchoolId)) : null
     if (schoolId === null) return NO_SCHOOL
