@@ -4,6 +4,7 @@ export { allowedOrigins } from './allowed-origins.js'
 export { ConfigError } from './config-error.js'
 export { jwtKeys, JWT_SECRET_KID, MIN_JWT_SECRET_LENGTH, type JwtKey, type JwtKeySettings } from './jwt-keys.js'
 export { loadConfig } from './load-config.js'
+export { proxyTrust, type ProxyTrust } from './trusted-proxies.js'
 export {
   apiConfigSchema,
   realtimeConfigSchema,

@@ -4,6 +4,7 @@ import { Value } from 'typebox/value'
 import { ConfigError } from './config-error.js'
 import { readJwtKeys } from './jwt-keys.js'
 import { DEV_JWT_SECRET } from './schemas.js'
+import { trustProxyProblem } from './trusted-proxies.js'
 
 type Env = Record<string, string | undefined>
 
@@ -39,6 +40,10 @@ export function loadConfig<S extends TObject>(schema: S, env: Env = process.env)
       const { problems: keyProblems } = readJwtKeys(jwt, production ? DEV_JWT_SECRET : undefined)
       if (keyProblems.length > 0) problems.set('JWT_KEYS', keyProblems.join('; '))
     }
+  }
+  if (typeof value.TRUST_PROXY === 'string' && !problems.has('TRUST_PROXY')) {
+    const problem = trustProxyProblem(value.TRUST_PROXY)
+    if (problem) problems.set('TRUST_PROXY', problem)
   }
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   return Object.freeze(value) as Readonly<Static<S>>

@@ -30,6 +30,9 @@ const shared = {
   JWT_KEYS: Type.String({ default: '' }),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'school-dashboard' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'school-dashboard' }),
+  // Proxies whose X-Forwarded-For names the client (addresses, CIDR ranges, loopback, linklocal,
+  // uniquelocal), comma-separated; empty trusts nobody: the peer's own address is the client's.
+  TRUST_PROXY: Type.String({ default: '' }),
 }
 
 export const apiConfigSchema = Type.Object({

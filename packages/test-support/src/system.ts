@@ -150,6 +150,8 @@ export async function startSystem(t: { teardown: Teardown }, label: string, opti
     REDIS_PREFIX: redisPrefix,
     JWT_SECRET: DEV_JWT_SECRET,
     PUBLIC_URL: origin,
+    // As in production, the services trust the proxy in front of them to say who the client is.
+    TRUST_PROXY: 'loopback',
     ...options.env,
   }
   const envOf = { api: { ...env, ...options.apiEnv }, realtime: { ...env, ...options.realtimeEnv } }

@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
-import type { ApiConfig } from '@school/config'
+import { proxyTrust, type ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
 import { registerBackgroundTasks } from './background/background-tasks.js'
@@ -55,6 +55,9 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.BODY_LIMIT_BYTES,
     logController: new OneLinePerRequest(),
+    // request.ip (the per-IP sign-in limit, the logs) is the peer's address unless the peer is a proxy
+    // TRUST_PROXY names; then it is the client that proxy reports in X-Forwarded-For.
+    trustProxy: proxyTrust(config.TRUST_PROXY),
   })
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(typeboxValidatorCompiler)

@@ -25,10 +25,15 @@ interface Service {
   volumes?: string[]
   depends_on?: Record<string, { condition: string }> | string[]
   healthcheck?: { test: string[] }
+  networks?: Record<string, { ipv4_address?: string }>
 }
 
-const compose = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as { services: Record<string, Service> }
+const compose = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as {
+  services: Record<string, Service>
+  networks?: { default?: { ipam?: { config?: Array<{ subnet?: string }> } } }
+}
 const { services } = compose
+const EDGE_ADDRESS = '172.30.0.10'
 
 /** Compose's variable interpolation, for the forms the file uses: ${X}, ${X:-default}, ${X:?message}. */
 function interpolate(value: string | number, env: Record<string, string>): string {
@@ -83,6 +88,7 @@ t.test('runs two api and two realtime instances behind the edge load balancer', 
     t.match(config.DATABASE_URL, /@postgres:5432\//)
     t.equal(config.REDIS_URL, 'redis://redis:6379')
     t.equal(config.JWT_SECRET, JWT_SECRET, `${name} takes JWT_SECRET from the caller`)
+    t.equal(config.TRUST_PROXY, EDGE_ADDRESS, `${name} trusts the edge, and only it, to say who the client is`)
     if (kind === 'api') t.equal(env.PUBLIC_URL, 'http://localhost:8000', 'links point at the edge by default')
   }
   t.throws(() => environmentOf(services['api-1']!, {}), /JWT_SECRET is required/, 'compose refuses to start without JWT_SECRET')
@@ -101,6 +107,11 @@ t.test('the edge is haproxy on port 8000 with the config of deploy/, and that co
   t.ok(mount, 'mounts a config where the haproxy image reads it')
   const source = `${ROOT}${mount!.split(':')[0]!.replace(/^\.\//, '')}`
   t.ok(existsSync(source), `${source} exists`)
+
+  t.equal(edge.networks?.default?.ipv4_address, EDGE_ADDRESS, 'the edge has the fixed address the apps trust')
+  t.same(compose.networks?.default?.ipam?.config, [{ subnet: '172.30.0.0/24' }], 'in a subnet of fixed addresses')
+  const frontend = readFileSync(source, 'utf8')
+  t.match(frontend, /^\s*option forwardfor\s*$/m, 'haproxy appends the client address to X-Forwarded-For')
 
   const env = environmentOf(edge)
   t.same(

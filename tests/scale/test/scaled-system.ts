@@ -87,6 +87,8 @@ async function start(
     PUBLIC_URL: options.loadBalancer ? `http://127.0.0.1:${port}` : 'http://127.0.0.1:8000',
     // Behind haproxy an API stopping gets out of rotation before it closes, as in docker-compose.yml.
     ...(options.loadBalancer ? { SHUTDOWN_DRAIN_MS: '2500' } : {}),
+    // As docker-compose does for its edge: haproxy (on loopback here) says who the client is.
+    TRUST_PROXY: 'loopback',
     // Settings of the test at hand (e.g. short presence timeouts), for every instance.
     ...options.env,
   }

@@ -26,6 +26,8 @@ function refuseUpgrade(socket: Duplex, status: string, body: object): void {
 }
 
 export function createOneOriginProxy(upstreams: Upstreams): Server {
+  // xfwd: X-Forwarded-For (appended to what the client sent), -Port and -Proto on requests and upgrades,
+  // so that services started with TRUST_PROXY=loopback see each client's own address (per-IP limits).
   const proxy = createProxyServer({ xfwd: true })
   // http-proxy re-emits a proxied WebSocket's client socket errors (a browser tab closed mid-connection:
   // ECONNRESET) on the proxy, which throws them when nobody listens and so took the whole process down.

@@ -35,7 +35,9 @@ async function prepareDatabase(): Promise<void> {
 function startService(name: 'api' | 'realtime', port: number): ChildProcess {
   const entry = fileURLToPath(new URL(`../../../services/${name}/dist/server.js`, import.meta.url))
   const child = spawn(process.execPath, [entry], {
-    env: { ...env, PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: databaseUrl },
+    // The services listen on loopback behind the one-origin proxy, which reports each client in
+    // X-Forwarded-For: trusting loopback gives every client its own per-IP limits.
+    env: { ...env, PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: databaseUrl, TRUST_PROXY: env.TRUST_PROXY ?? 'loopback' },
     stdio: 'inherit',
   })
   log(`started ${name} (pid ${child.pid}) on port ${port}`)

@@ -94,3 +94,37 @@ t.test('the one-origin proxy routes by path and says when nothing is there', asy
   t.equal(down.status, 502)
   t.equal(((await down.json()) as { code: string }).code, 'bad_gateway')
 })
+
+t.test('the one-origin proxy tells the services who the client is: X-Forwarded-For, appended, on requests and upgrades', async (t) => {
+  const seen: Array<string | undefined> = []
+  const api = createServer((req, res) => res.end(req.headers['x-forwarded-for'] ?? ''))
+  const realtime = createServer((_req, res) => res.end())
+  realtime.on('upgrade', (req, socket: Duplex) => {
+    seen.push(req.headers['x-forwarded-for'] as string | undefined)
+    socket.on('error', () => socket.destroy())
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  })
+  const proxy = createOneOriginProxy({ api: await listen(api), realtime: await listen(realtime) })
+  const origin = await listen(proxy)
+  t.teardown(() => {
+    for (const server of [api, realtime, proxy]) {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+  const port = Number(new URL(origin).port)
+  /** One raw HTTP/1.1 exchange from a chosen loopback address; resolves with the response text. */
+  const exchange = async (localAddress: string, request: string) => {
+    const client = connect({ port, host: '127.0.0.1', localAddress })
+    client.write(request)
+    let text = ''
+    for await (const chunk of client) text += String(chunk)
+    return text
+  }
+  const get = (localAddress: string, forwarded?: string) =>
+    exchange(localAddress, `GET /api/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${forwarded ? `X-Forwarded-For: ${forwarded}\r\n` : ''}\r\n`)
+  t.match(await get('127.0.0.2'), /\r\n\r\n127\.0\.0\.2$/, 'the address the proxy saw')
+  t.match(await get('127.0.0.3', '198.51.100.1'), /\r\n\r\n198\.51\.100\.1,127\.0\.0\.3$/, 'appended to what the client claimed')
+  await exchange('127.0.0.4', 'GET /ws/schools/1/dashboard/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  t.same(seen, ['127.0.0.4'], 'and on a WebSocket upgrade')
+})

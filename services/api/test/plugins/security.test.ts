@@ -72,6 +72,34 @@ t.test('sign-in attempts are limited per client IP across accounts', async (t) =
   t.same(statuses, [401, 401, 401, 401, 429])
 })
 
+t.test('behind a trusted proxy each forwarded client has its own per-IP limit; an untrusted peer cannot choose its address', async (t) => {
+  const attempts = async (app: Awaited<ReturnType<typeof buildTestApp>>['app'], remoteAddress: string, forwardedFor: string) => {
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress,
+        headers: { 'x-forwarded-for': forwardedFor },
+        payload: { email: `nobody${i}@x.test`, password: 'x'.repeat(12) },
+      })
+      statuses.push(response.statusCode)
+    }
+    return statuses
+  }
+  const env = { LOGIN_MAX_PER_IP: '2', LOGIN_MAX_PER_ACCOUNT: '100' }
+  const behindProxy = await buildTestApp(t, { env: { ...env, TRUST_PROXY: '10.0.0.5' } })
+  t.same(await attempts(behindProxy.app, '10.0.0.5', '203.0.113.1'), [401, 401, 429], 'the first client, through the proxy')
+  t.same(await attempts(behindProxy.app, '10.0.0.5', '203.0.113.2'), [401, 401, 429], 'a second client has a limit of its own')
+  t.same(await attempts(behindProxy.app, '10.0.0.5', '198.51.100.7, 203.0.113.1'), [429, 429, 429], 'the proxy appends the real address: a forged first entry does not help')
+  t.same(await attempts(behindProxy.app, '10.0.0.9', '203.0.113.3'), [401, 401, 429], 'a peer that is not the proxy is itself the client')
+  t.same(await attempts(behindProxy.app, '10.0.0.9', '203.0.113.4'), [429, 429, 429], '...whatever it forwards')
+
+  const direct = await buildTestApp(t, { env })
+  t.same(await attempts(direct.app, '10.0.0.5', '203.0.113.1'), [401, 401, 429], 'without TRUST_PROXY the peer is the client')
+  t.same(await attempts(direct.app, '10.0.0.5', '203.0.113.2'), [429, 429, 429], 'so forwarded addresses share its limit')
+})
+
 t.test('a school can send a bounded number of invitations per hour; refusals change nothing', async (t) => {
   const { app, fixture, prisma, authFor } = await buildTestApp(t, { env: { INVITATIONS_PER_SCHOOL_PER_HOUR: '2' } })
   const invite = (schoolId: number, email: string, user = fixture.ownerA) =>
