@@ -69,6 +69,11 @@ export const realtimeConfigSchema = Type.Object({
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   // Messages a client may send per second (pings); beyond, each is answered with error rate_limited.
   CLIENT_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+  // Open dashboard connections per user and per client address, over every instance (shared in Redis).
+  MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
+  MAX_CONNECTIONS_PER_IP: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 200 }),
+  // Dashboard handshakes one client address may attempt per minute, refused before any token or database work.
+  HANDSHAKES_PER_IP_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 600 }),
   // How often open connections are checked against the database: a user who lost the owner/admin role
   // (or the account) is disconnected within this interval.
   ACCESS_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 10_000 }),

@@ -6,7 +6,7 @@ import { Server } from 'socket.io'
 import { createShardedAdapter } from '@socket.io/redis-adapter'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { allowedOrigins, type RealtimeConfig } from '@school/config'
+import { allowedOrigins, proxyTrust, type RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { adapterChannelPrefix } from '@school/events'
 import { createBroadcaster, type Broadcaster } from './broadcaster.js'
@@ -18,6 +18,8 @@ import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 import { createAccessRecheck } from './guards/access-recheck.js'
+import { clientAddressOf } from './guards/client-address.js'
+import { createConnectionLimits, type ConnectionLimits } from './guards/connection-limits.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
 import type { DependencyChecks } from '@school/observability'
 import { createPresenceStore } from './presence/presence-store.js'
@@ -44,6 +46,8 @@ export interface Realtime {
   metrics: RealtimeMetrics
   /** Who watches which dashboard, shared with the other instances through Redis. */
   presence: SchoolPresence
+  /** Connections per user and per address, and handshakes per address, over every instance. */
+  limits: ConnectionLimits
   /**
    * Tells every client to reconnect (plain WebSocket: close 1012; Socket.IO: the transport closes, so
    * clients reconnect on their own) and detaches from Redis. Socket.IO's close also closes the http.Server.
@@ -83,13 +87,25 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     ),
   })
 
-  const handshake = createHandshake({ config, prisma })
+  // One id for this instance in Redis: its presence entries, its connection counts and its liveness key.
+  const instanceId = randomUUID()
+  const limits = createConnectionLimits(redis.pub, {
+    prefix: config.REDIS_PREFIX,
+    instanceId,
+    instanceTtlMs: config.PRESENCE_TTL_MS,
+    maxPerUser: config.MAX_CONNECTIONS_PER_USER,
+    maxPerAddress: config.MAX_CONNECTIONS_PER_IP,
+    handshakesPerMinute: config.HANDSHAKES_PER_IP_PER_MINUTE,
+    repairIntervalMs: config.PRESENCE_HEARTBEAT_MS,
+    logger,
+  })
+  const handshake = createHandshake({ config, prisma, limits })
   const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
   const streams = createStreamRegistry({ prisma, config, logger, metrics })
   const access = createAccessRecheck({ prisma, intervalMs: config.ACCESS_RECHECK_MS, logger })
   const broadcaster = createBroadcaster(io, (type) => metrics.broadcasts.inc({ type }))
   const presence = createSchoolPresence({
-    store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId: randomUUID(), ttlMs: config.PRESENCE_TTL_MS }),
+    store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId, ttlMs: config.PRESENCE_TTL_MS }),
     broadcaster,
     bridge,
     namespace: io.of('/'),
@@ -105,6 +121,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     streams,
     bridge,
     allowedOrigins: new Set(allowedOrigins(config.ALLOWED_ORIGINS, config.PUBLIC_URL)),
+    clientAddress: clientAddressOf(proxyTrust(config.TRUST_PROXY)),
     access,
     messagesPerSecond: config.CLIENT_MESSAGES_PER_SECOND,
     presence,
@@ -135,6 +152,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     streams,
     metrics,
     presence,
+    limits,
     async close() {
       // The others hear this instance's watchers are gone before its clients are told to reconnect.
       await presence.close().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
@@ -142,6 +160,9 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
       await io.close()
       streams.close()
       access.close()
+      // The closed connections' counts reach Redis before the caller closes it.
+      await limits.settled()
+      limits.close()
     },
   }
 }

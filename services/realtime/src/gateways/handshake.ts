@@ -1,10 +1,12 @@
-// The one access check both gateways run before a dashboard connection is accepted: a valid access
-// token, a well-formed school id, an existing school, and an owner or admin role in it, read from the
-// database at connect time.
+// The one access check both gateways run before a dashboard connection is accepted: the client address's
+// handshake rate (first, so that a flood costs one Redis round trip per attempt and nothing more), a valid
+// access token, a well-formed school id, an existing school, an owner or admin role in it read from the
+// database at connect time, and a free slot under the per-user and per-address connection limits.
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { createTokenVerifier, resolveSchoolAccess } from '@school/auth'
 import { MAX_ID, parseId, type Role } from '@school/events'
+import type { ConnectionLease, ConnectionLimits, LimitRefusalCode } from '../guards/connection-limits.js'
 
 export interface DashboardAccess {
   user: { id: number; email: string | null; name: string }
@@ -16,15 +18,27 @@ export interface DashboardAccess {
   tokenExpiresAt?: number
 }
 
-export type RefusalCode = 'unauthorized' | 'forbidden' | 'school_not_found' | 'invalid_since' | 'origin_not_allowed' | 'internal_error'
+export type RefusalCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'school_not_found'
+  | 'invalid_since'
+  | 'origin_not_allowed'
+  | 'internal_error'
+  | LimitRefusalCode
 
 export interface HandshakeRefusal {
-  status: 400 | 401 | 403 | 404 | 500
+  status: 400 | 401 | 403 | 404 | 429 | 500
   code: RefusalCode
   message: string
+  /** Sent as Retry-After (plain WebSocket) and in the connect_error's data (Socket.IO). */
+  retryAfterSeconds?: number
 }
 
-export type HandshakeResult = { accepted: true; access: DashboardAccess } | { accepted: false; refusal: HandshakeRefusal }
+export type HandshakeResult =
+  /** `lease` is the connection's slot under the limits: the gateway releases it when the connection ends, however it ends. */
+  | { accepted: true; access: DashboardAccess; lease: ConnectionLease }
+  | { accepted: false; refusal: HandshakeRefusal }
 
 export interface HandshakeCredentials {
   token: string | undefined
@@ -32,6 +46,8 @@ export interface HandshakeCredentials {
   schoolId: unknown
   /** `since` as the client sent it, if at all: a sequence number to resume after. */
   since?: unknown
+  /** The client's address, as TRUST_PROXY lets the gateway determine it. */
+  clientAddress: string
 }
 
 export type Handshake = (credentials: HandshakeCredentials) => Promise<HandshakeResult>
@@ -63,9 +79,11 @@ export function bearerToken(header: string | string[] | undefined): string | und
   return match?.[1]
 }
 
-export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaClient }): Handshake {
+export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaClient; limits: ConnectionLimits }): Handshake {
   const verify = createTokenVerifier(deps.config)
-  return async ({ token, schoolId: rawSchoolId, since: rawSince }) => {
+  return async ({ token, schoolId: rawSchoolId, since: rawSince, clientAddress }) => {
+    const tooFast = await deps.limits.attempt(clientAddress)
+    if (tooFast) return { accepted: false, refusal: tooFast }
     const verified = token ? await verify(token) : null
     if (!verified) return INVALID_TOKEN
     const schoolId = typeof rawSchoolId === 'string' || typeof rawSchoolId === 'number' ? parseId(String(rawSchoolId)) : null
@@ -80,9 +98,12 @@ export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaCl
         return NO_SCHOOL
       case 'forbidden':
         return FORBIDDEN
-      case 'admin':
+      case 'admin': {
+        const slot = await deps.limits.admit(access.user.id, clientAddress, verified.claims.exp)
+        if ('refusal' in slot) return { accepted: false, refusal: slot.refusal }
         return {
           accepted: true,
+          lease: slot.lease,
           access: {
             user: access.user,
             role: access.role,
@@ -91,6 +112,7 @@ export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaCl
             ...(verified.claims.exp === undefined ? {} : { tokenExpiresAt: verified.claims.exp }),
           },
         }
+      }
     }
   }
 }

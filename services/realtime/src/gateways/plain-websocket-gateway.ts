@@ -6,9 +6,10 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import { CLIENT_MESSAGE_TYPES, DASHBOARD_WS_PATH, envelope, type AnyEnvelope, type ClientErrorCode } from '@school/events'
 import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
-import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake } from './handshake.js'
+import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
 import { ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
 import { ACCESS_REVOKED } from '../guards/access-recheck.js'
+import type { ClientAddress } from '../guards/client-address.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
 
 export interface PlainWebSocketGatewayOptions extends ConnectionServices {
@@ -18,6 +19,8 @@ export interface PlainWebSocketGatewayOptions extends ConnectionServices {
   maxPayloadBytes: number
   /** Browser origins allowed to connect (requests without Origin are not browsers). */
   allowedOrigins: ReadonlySet<string>
+  /** Where a request comes from, for the per-address limits. */
+  clientAddress: ClientAddress
   /** Ping interval of the heartbeat; a peer that has not answered the previous ping is dropped. */
   heartbeatIntervalMs?: number
   /** How long close() waits for clients to answer the close frame before cutting them off. */
@@ -94,7 +97,7 @@ function terminate(ws: WebSocket): void {
 }
 
 /** Writes an HTTP error response on a not-yet-upgraded socket, then closes it. */
-function refuseUpgrade(socket: Duplex, status: number, body: { code: string; message: string }): void {
+function refuseUpgrade(socket: Duplex, status: number, body: { code: string; message: string }, retryAfterSeconds?: number): void {
   if (socket.destroyed) return
   const json = JSON.stringify(body)
   socket.once('finish', () => socket.destroy())
@@ -102,6 +105,7 @@ function refuseUpgrade(socket: Duplex, status: number, body: { code: string; mes
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(json)}\r\n` +
+      (retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`) +
       'Connection: close\r\n\r\n' +
       json,
   )
@@ -136,6 +140,11 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes })
   const connections = new Map<WebSocket, PlainConnection>()
   let closing = false
+  // Floods are refused by the thousand: their refusals are logged at debug, the others at info.
+  const logRefusal = (refusal: HandshakeRefusal, context: object) => {
+    const level = refusal.status === 429 ? 'debug' : 'info'
+    logger[level]({ transport: 'websocket', status: refusal.status, code: refusal.code, ...context }, 'dashboard connection refused')
+  }
   // Pseudo ids need only be unique on this instance (presence prefixes them with the instance id).
   let nextId = 0
 
@@ -183,19 +192,25 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
       return refuseUpgrade(socket, status, { code, message })
     }
     const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined
+    const clientAddress = options.clientAddress(req)
     let result
     try {
-      result = await handshake({ token, schoolId: match[1], since: url.searchParams.get('since') ?? undefined })
+      result = await handshake({ token, schoolId: match[1], since: url.searchParams.get('since') ?? undefined, clientAddress })
     } catch (error) {
       logger.error({ err: error }, 'websocket handshake failed')
       const { code, message } = HANDSHAKE_FAILED
       return refuseUpgrade(socket, HANDSHAKE_FAILED.status, { code, message })
     }
     if (!result.accepted) {
-      const { status, code, message } = result.refusal
-      logger.info({ transport: 'websocket', status, code, path: url.pathname }, 'dashboard connection refused')
-      return refuseUpgrade(socket, status, { code, message })
+      const { status, code, message, retryAfterSeconds } = result.refusal
+      logRefusal(result.refusal, { path: url.pathname, clientAddress })
+      return refuseUpgrade(socket, status, { code, message }, retryAfterSeconds)
     }
+    // The slot is given back when the TCP connection ends, whichever way: refused below, an upgrade that
+    // fails, a close by either side, a terminate.
+    const { lease } = result
+    socket.once('close', () => lease.release())
+    if (socket.destroyed) lease.release()
     if (closing) return refuseUpgrade(socket, 503, { code: 'service_unavailable', message: 'The service is restarting; reconnect shortly' })
     const { access } = result
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -6,10 +6,13 @@ import { DashboardConnection, type ConnectionServices, type DropReason } from '.
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
 import { ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
+import type { ClientAddress } from '../guards/client-address.js'
 
 export interface SocketIoGatewayOptions extends ConnectionServices {
   handshake: Handshake
   allowedOrigins: ReadonlySet<string>
+  /** Where a handshake comes from, for the per-address limits. */
+  clientAddress: ClientAddress
 }
 
 /** A handshake refusal as Socket.IO reports it: `connect_error` with message = code and `data`. */
@@ -18,7 +21,12 @@ export class ConnectionRefusedError extends Error {
   constructor(refusal: HandshakeRefusal) {
     super(refusal.code)
     this.name = 'ConnectionRefusedError'
-    this.data = { status: refusal.status, code: refusal.code, message: refusal.message }
+    this.data = {
+      status: refusal.status,
+      code: refusal.code,
+      message: refusal.message,
+      ...(refusal.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: refusal.retryAfterSeconds }),
+    }
   }
 }
 
@@ -115,11 +123,20 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
       return next(new ConnectionRefusedError({ ...ORIGIN_REFUSAL }))
     }
     try {
-      const result = await handshake({ token, schoolId, since: auth.since ?? query.since })
+      const clientAddress = options.clientAddress(socket.request)
+      const result = await handshake({ token, schoolId, since: auth.since ?? query.since, clientAddress })
       if (!result.accepted) {
-        logger.info({ transport: 'socket.io', status: result.refusal.status, code: result.refusal.code }, 'dashboard connection refused')
+        const { status, code } = result.refusal
+        // Floods are refused by the thousand: their refusals are logged at debug, the others at info.
+        logger[status === 429 ? 'debug' : 'info']({ transport: 'socket.io', status, code, clientAddress }, 'dashboard connection refused')
         return next(new ConnectionRefusedError(result.refusal))
       }
+      // The slot is given back when the socket disconnects, or when its Engine.IO connection closes before
+      // the socket was ever connected (Socket.IO then emits no disconnect).
+      const { lease } = result
+      socket.once('disconnect', () => lease.release())
+      socket.conn.once('close', () => lease.release())
+      if (socket.conn.readyState === 'closed') lease.release()
       socket.data.access = result.access
       next()
     } catch (error) {
