@@ -63,6 +63,10 @@ export async function createBenchWorld(label: string): Promise<BenchWorld> {
       PUBLIC_URL: 'http://127.0.0.1:8000',
       // Benchmarks measure throughput, not the per-school hourly invitation quota.
       INVITATIONS_PER_SCHOOL_PER_HOUR: '100000',
+      // Nor the connection limits: their fleets are thousands of connections of one user from loopback.
+      MAX_CONNECTIONS_PER_USER: '1000000',
+      MAX_CONNECTIONS_PER_IP: '1000000',
+      HANDSHAKES_PER_IP_PER_MINUTE: '10000000',
     },
     schoolEventsQueue() {
       if (!queue) {
