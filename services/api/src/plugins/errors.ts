@@ -111,6 +111,38 @@ export function fieldErrors(errors: readonly FastifySchemaValidationError[], con
   return result
 }
 
+/**
+ * The path of the first string (value or key) holding U+0000 in a parsed body, if any. PostgreSQL's text
+ * cannot store that character: left to the database it would be a 500. Iterative, as bodies nest deep.
+ */
+function fieldWithNul(value: unknown): string | null {
+  const pending: Array<[unknown, string]> = [[value, '']]
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return path
+    } else if (typeof current === 'object' && current !== null) {
+      for (const [key, child] of Object.entries(current)) {
+        const childPath = path === '' ? key : `${path}.${key}`
+        if (key.includes('\u0000')) return childPath
+        pending.push([child, childPath])
+      }
+    }
+  }
+  return null
+}
+
+/** A body refused for U+0000, reported like a schema failure: 400 validation_failed naming the field. */
+function nulError(field: string): FastifyError {
+  const error = new Error('Invalid request body') as FastifyError
+  error.statusCode = 400
+  error.validationContext = 'body'
+  error.validation = [
+    { keyword: 'nul', instancePath: field === '' ? '' : `/${field.split('.').join('/')}`, schemaPath: '', params: {}, message: 'must not contain the NUL character (U+0000)' },
+  ]
+  return error
+}
+
 function errorsPlugin(app: FastifyInstance): void {
   // Only JSON bodies; anything else is a 415. A JSON body that is empty counts as no body, so that
   // routes taking no input accept `Content-Type: application/json` with nothing after it.
@@ -121,7 +153,12 @@ function errorsPlugin(app: FastifyInstance): void {
       done(null, undefined)
       return
     }
-    parseJson(request, body as string, done)
+    parseJson(request, body as string, (error, parsed) => {
+      // JSON carries U+0000 only as the escape \u0000: bodies without it need no walk.
+      const field = !error && (body as string).includes('\\u0000') ? fieldWithNul(parsed) : null
+      if (field !== null) return done(nulError(field), undefined)
+      done(error, parsed)
+    })
   })
 
   app.setNotFoundHandler((_request, reply) => {
