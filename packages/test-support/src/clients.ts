@@ -32,6 +32,8 @@ const SERVER_MESSAGE_TYPES: ServerMessageType[] = [
 export interface ResumeOptions {
   /** Resume after this sequence number (the last event seen); sent as is, so malformed values can be tried. */
   since?: number | string
+  /** The local address to connect from (127.0.0.2, ...): another client address on one machine. */
+  localAddress?: string
 }
 
 export class PlainClient implements DashboardClient {
@@ -57,7 +59,7 @@ export class PlainClient implements DashboardClient {
     if (options.since !== undefined) query.set('since', String(options.since))
     const url = query.toString() === '' ? base : `${base}?${query.toString()}`
     const headers = token && via === 'header' ? { Authorization: `Bearer ${token}` } : {}
-    const socket = new WebSocket(url, { headers })
+    const socket = new WebSocket(url, { headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) })
     const client = new PlainClient(socket)
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client))
@@ -128,6 +130,7 @@ export class SocketIoClient implements DashboardClient {
       reconnection: false,
       forceNew: true,
       ...(options.withCredentials ? { withCredentials: true } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     })
     const client = new SocketIoClient(socket, transport)
     return new Promise((resolve, reject) => {

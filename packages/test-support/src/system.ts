@@ -94,6 +94,14 @@ export interface SystemOptions {
   redisUrl?: string
 }
 
+export interface SignTokenOptions {
+  expiresIn?: number
+  key?: string
+  kid?: string | null
+  iss?: string
+  aud?: string
+}
+
 export interface RunningSystem {
   /** The one public origin, e.g. http://127.0.0.1:41234 */
   origin: string
@@ -118,8 +126,11 @@ export interface RunningSystem {
   /** POST/GET/DELETE JSON through the public origin. */
   request(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>
   login(user: FixtureUser): Promise<string>
-  /** A token signed with the system's key but for any claims, e.g. an expired one. */
-  signToken(claims: Record<string, unknown>, options?: { expiresIn?: number; key?: string }): string
+  /**
+   * A token signed as the API signs them (its key, kid, issuer, audience, lifetime) unless told otherwise,
+   * for any claims, e.g. an expired one. `kid: null` leaves the kid header out.
+   */
+  signToken(claims: Record<string, unknown>, options?: SignTokenOptions): string
 }
 
 export async function startSystem(t: { teardown: Teardown }, label: string, options: SystemOptions = {}): Promise<RunningSystem> {
@@ -195,8 +206,9 @@ export async function startSystem(t: { teardown: Teardown }, label: string, opti
       const signer = createSigner({
         key: options.key ?? DEV_JWT_SECRET,
         algorithm: sign.algorithm,
-        iss: sign.iss,
-        aud: sign.aud,
+        iss: options.iss ?? sign.iss,
+        aud: options.aud ?? sign.aud,
+        ...(options.kid === null ? {} : { kid: options.kid ?? sign.kid }),
         // fast-jwt lets expiresIn override an explicit exp claim; a test that sets exp means it.
         ...(claims.exp === undefined ? { expiresIn: options.expiresIn ?? sign.expiresIn } : {}),
       })

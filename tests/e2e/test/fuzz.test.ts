@@ -4,6 +4,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { PlainClient, SocketIoClient, startSystem } from '@school/test-support/system'
+import { residentBytes as rss } from './hostile-checks.js'
 
 const system = await startSystem(t, 'e2e_fuzz', { realtimeEnv: { CLIENT_MESSAGES_PER_SECOND: '10000' } })
 const { fixture } = system
@@ -11,10 +12,6 @@ const ownerA = await system.login(fixture.ownerA)
 const schoolA = fixture.schoolA.id
 const RUN_MS = Number(process.env.FUZZ_MS ?? 4000)
 
-async function rss(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  return Number(/^process_resident_memory_bytes\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0)
-}
 async function healthy(url: string): Promise<boolean> {
   return (await fetch(`${url}/healthz`)).ok
 }
