@@ -9,7 +9,7 @@ import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { appendDomainEvent, type PrismaClient } from '@school/db'
 import { queuePrefix, SCHOOL_EVENT_JOB_OPTIONS, SCHOOL_EVENTS_QUEUE, type AnyEnvelope, type SchoolEventJob, type SchoolMetrics } from '@school/events'
-import { freePort } from '@school/test-support'
+import { freePort, pollUntil } from '@school/test-support'
 import type { Inbox, RunningSystem, ServiceProcess } from '@school/test-support/system'
 
 type Teardown = (fn: () => unknown) => void
@@ -163,16 +163,8 @@ export async function openSchoolEventsQueue(
   }
 }
 
-/** Polls until `read` returns something `done` accepts; fails after `ms` with the last value read. */
-export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, description: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`${description}: not within ${ms} ms; last ${JSON.stringify(value)}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+// The durability tests import it from here.
+export { pollUntil }
 
 /** Waits for a log line of a service containing every one of `texts` (stdout arrives after the HTTP answer). */
 export async function waitForLog(service: ServiceProcess, texts: readonly string[], ms = 10_000): Promise<string> {

@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
+import { pollUntil } from '@school/test-support'
 import { PlainClient, SocketIoClient, startSystem, type DashboardClient } from '@school/test-support/system'
 import { assertStillHealthy, plainRefusal, residentBytes, socketIoRefusal } from './hostile-checks.js'
 
@@ -99,14 +100,11 @@ function loginFrom(localAddress: string, email: string): Promise<{ status: numbe
  * a moment after the client sees the close, and the next test must not inherit it.
  */
 async function noConnectionsCounted(): Promise<void> {
-  const deadline = Date.now() + 5000
-  for (;;) {
+  const counts = async () => {
     const keys = await redis.keys(`${system.redisPrefix}:limits:connections:user:*`)
-    const counts = await Promise.all(keys.map((key) => redis.hvals(key)))
-    if (counts.flat().every((count) => count === '0')) return
-    if (Date.now() > deadline) throw new Error(`connections still counted: ${JSON.stringify(counts)}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    return (await Promise.all(keys.map((key) => redis.hvals(key)))).flat()
   }
+  await pollUntil(counts, (values) => values.length === 0, 'no connection counted')
 }
 t.beforeEach(() => noConnectionsCounted())
 
@@ -227,16 +225,12 @@ t.test("a realtime instance killed with connections open does not lock their use
   t.same(Object.values(await redis.hgetall(userKey)), [String(LIMITS.perUser)], 'nothing released the slots: the process was killed')
 
   // Until PRESENCE_TTL_MS (1 s) after its last heartbeat the dead instance still counts; then it does not.
-  const deadline = Date.now() + 10_000
-  let client: PlainClient | null = null
-  while (!client && Date.now() < deadline) {
-    client = await PlainClient.connect(system.origin, schoolA, ownerA, 'header', { localAddress: '127.0.0.9' }).catch((error: { refusal?: { body: { code: string } } }) => {
+  const attempt = () =>
+    PlainClient.connect(system.origin, schoolA, ownerA, 'header', { localAddress: '127.0.0.9' }).catch((error: { refusal?: { body: { code: string } } }) => {
       if (error.refusal?.body.code !== 'too_many_connections') throw error
       return null
     })
-    if (!client) await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  if (!client) return t.fail('the user was still locked out 10 s after the kill')
+  const client = (await pollUntil(attempt, (connected) => connected !== null, 'a connection of the user after the kill'))!
   t.teardown(() => client.close())
   t.equal((await client.inbox.waitFor((m) => m.type === 'connection_established', 'the welcome')).type, 'connection_established', 'the user connects again')
   t.same(Object.values(await redis.hgetall(userKey)), ['1'], "the dead instance's count is gone; the new one counts one")

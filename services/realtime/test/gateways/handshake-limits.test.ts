@@ -4,7 +4,7 @@
 // when the proxy is trusted.
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { TEST_REDIS_URL } from '@school/test-support'
+import { pollUntil, TEST_REDIS_URL } from '@school/test-support'
 import { PlainClient, SocketIoClient, type HttpRefusal } from '../clients.js'
 import { createWorld, type World } from '../helper.js'
 import { connectionLimitKeys } from '../../src/guards/connection-limits.js'
@@ -17,14 +17,8 @@ async function counted(key: string): Promise<number> {
   return (await redis.hvals(key)).reduce((sum, value) => sum + Number(value), 0)
 }
 
-/** Resolves once `check` holds: a server-side close reaches Redis a moment after the client sees it. */
-async function until(check: () => Promise<boolean>, description: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+/** Resolves once `key` counts `expected` connections: a close reaches Redis a moment after the client sees it. */
+const countReaches = (key: string, expected: number, description: string) => pollUntil(() => counted(key), (count) => count === expected, description)
 
 async function plainRefusal(origin: string, schoolId: number, headers: Record<string, string>): Promise<HttpRefusal | null> {
   return PlainClient.open(PlainClient.url(origin, schoolId), headers).then(
@@ -54,7 +48,7 @@ t.test('without a trusted proxy: per-user and per-address limits over both insta
   const schoolA = fixture.schoolA.id
   const bearer = (user: Parameters<World['token']>[0], extra: Record<string, string> = {}) => ({ Authorization: `Bearer ${world.token(user)}`, ...extra })
   const address = '127.0.0.1'
-  const idle = (description: string) => until(async () => (await counted(keys.address(address))) === 0, description)
+  const idle = (description: string) => countReaches(keys.address(address), 0, description)
 
   t.test('the third connection of one user is refused on either instance and transport', async (t) => {
     const plain = await PlainClient.connect(a.url, schoolA, world.token(fixture.ownerA))
@@ -78,7 +72,7 @@ t.test('without a trusted proxy: per-user and per-address limits over both insta
     t.equal((await admin.inbox.next()).type, 'connection_established', 'another user is not affected')
 
     await plain.close()
-    await until(async () => (await counted(keys.user(fixture.ownerA.id))) === 1, 'the closed connection to be released')
+    await countReaches(keys.user(fixture.ownerA.id), 1, 'the closed connection to be released')
     const again = await SocketIoClient.connect(a.url, schoolA, world.token(fixture.ownerA))
     t.teardown(() => again.close())
     t.equal((await again.inbox.next()).type, 'connection_established', 'its slot is free again')
@@ -108,7 +102,7 @@ t.test('without a trusted proxy: per-user and per-address limits over both insta
   t.test('a slot is given back however the connection ends', async (t) => {
     await idle('the previous test to release its slots')
     const user = keys.user(fixture.ownerA.id)
-    const released = (how: string) => until(async () => (await counted(user)) === 0, `release after ${how}`)
+    const released = (how: string) => countReaches(user, 0, `release after ${how}`)
 
     const closedByClient = await PlainClient.connect(a.url, schoolA, world.token(fixture.ownerA))
     await closedByClient.close()

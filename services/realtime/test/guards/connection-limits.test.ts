@@ -3,7 +3,7 @@
 // handshakes are counted per address and minute, and an unreachable Redis lets connections in.
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { deleteRedisKeys, startTcpProxy, TEST_REDIS_URL, throughProxy, uniqueRedisPrefix } from '@school/test-support'
+import { deleteRedisKeys, pollUntil, startTcpProxy, TEST_REDIS_URL, throughProxy, uniqueRedisPrefix } from '@school/test-support'
 import { connectionLimitKeys, createConnectionLimits, type ConnectionLimits, type ConnectionLimitsOptions } from '../../src/guards/connection-limits.js'
 import { presenceInstanceKey } from '../../src/presence/presence-store.js'
 import { loadConfig, realtimeConfigSchema } from '@school/config'
@@ -44,15 +44,6 @@ const admitted = async (result: Promise<Admitted | { refusal: unknown }>): Promi
   const value = await result
   if (!('lease' in value)) throw new Error(`refused: ${JSON.stringify(value.refusal)}`)
   return value
-}
-
-/** Resolves once `check` holds, polling: for changes made by another connection or by Redis's clock. */
-async function until(check: () => Promise<boolean>, description: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 t.test('connections per user are counted over every instance; a released slot is free again', async (t) => {
@@ -96,7 +87,8 @@ t.test("a dead instance's connections stop counting when its liveness key expire
   t.match(await survivor.admit(31, '10.3.0.9', inAnHour()), { refusal: { code: 'too_many_connections' } })
   // Killed: it never releases its slots and stops renewing its key (its presence heartbeat has stopped).
   dying.halt()
-  await until(async () => (await observer.exists(liveness)) === 0, 'the liveness key to expire', 5000)
+  // Redis's clock, not an event of ours, ends the key: read it until it is gone.
+  await pollUntil(() => observer.exists(liveness), (exists) => exists === 0, 'the liveness key to expire')
   await admitted(survivor.admit(31, '10.3.0.9', inAnHour()))
   t.same(await observer.hgetall(keys.user(31)), { 'inst-survivor': '1' }, "the dead instance's field was deleted by that check")
 })
@@ -147,7 +139,7 @@ t.test('Redis unreachable: connections are let in and counted locally, then writ
   t.equal(await limits.attempt('10.6.0.1'), null, 'handshakes too')
 
   proxy.restore()
-  await until(async () => (await observer.hget(keys.user(61), 'inst-a6')) === '2', 'the local count to be written')
+  await pollUntil(() => observer.hget(keys.user(61), 'inst-a6'), (count) => count === '2', 'the local count to be written')
   t.match(await limits.admit(61, '10.6.0.1', inAnHour()), { refusal: { code: 'too_many_connections' } }, 'enforced again')
   counted.lease.release()
   uncounted.lease.release()
