@@ -2,6 +2,7 @@
 import type { Server, Socket } from 'socket.io'
 import type { Envelope, ServerMessageType } from '@school/events'
 import type { DashboardAccess } from './gateways/handshake.js'
+import type { ConnectionLease } from './guards/connection-limits.js'
 
 export type ServerToClientEvents = { [T in ServerMessageType]: (message: Envelope<T>) => void }
 export interface ClientToServerEvents {
@@ -9,6 +10,8 @@ export interface ClientToServerEvents {
 }
 export interface SocketData {
   access: DashboardAccess
+  /** The connection's slot under the per-user and per-address limits, given back at disconnect. */
+  slot?: ConnectionLease
   /** Set when the server dropped the connection itself (a stalled client, a failed sync). */
   dropReason?: 'slow_consumer' | 'sync_failed'
 }

@@ -10,6 +10,7 @@ import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, ty
 import { ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
 import { ACCESS_REVOKED } from '../guards/access-recheck.js'
 import type { ClientAddress } from '../guards/client-address.js'
+import type { ConnectionLease } from '../guards/connection-limits.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
 
 export interface PlainWebSocketGatewayOptions extends ConnectionServices {
@@ -140,6 +141,14 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes })
   const connections = new Map<WebSocket, PlainConnection>()
   let closing = false
+  /** The connection-limit slot of each accepted upgrade, until its socket closes. */
+  const slots = new Map<Duplex, ConnectionLease>()
+  function releaseSlot(this: Duplex): void {
+    const slot = slots.get(this)
+    if (!slot) return
+    slots.delete(this)
+    slot.release()
+  }
   // Floods are refused by the thousand: their refusals are logged at debug, the others at info.
   const logRefusal = (refusal: HandshakeRefusal, context: object) => {
     const level = refusal.status === 429 ? 'debug' : 'info'
@@ -208,9 +217,9 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     }
     // The slot is given back when the TCP connection ends, whichever way: refused below, an upgrade that
     // fails, a close by either side, a terminate.
-    const { lease } = result
-    socket.once('close', () => lease.release())
-    if (socket.destroyed) lease.release()
+    slots.set(socket, result.lease)
+    socket.on('close', releaseSlot)
+    if (socket.destroyed) releaseSlot.call(socket)
     if (closing) return refuseUpgrade(socket, 503, { code: 'service_unavailable', message: 'The service is restarting; reconnect shortly' })
     const { access } = result
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -111,6 +111,11 @@ class SocketIoConnection extends DashboardConnection {
   }
 }
 
+/** A shared 'disconnect' listener (`this` is the socket): gives the connection-limit slot back. */
+function releaseSlot(this: DashboardSocket): void {
+  this.data.slot?.release()
+}
+
 export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGatewayOptions): void {
   const { handshake, logger } = options
 
@@ -131,12 +136,11 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
         logger[status === 429 ? 'debug' : 'info']({ transport: 'socket.io', status, code, clientAddress }, 'dashboard connection refused')
         return next(new ConnectionRefusedError(result.refusal))
       }
-      // The slot is given back when the socket disconnects, or when its Engine.IO connection closes before
-      // the socket was ever connected (Socket.IO then emits no disconnect).
-      const { lease } = result
-      socket.once('disconnect', () => lease.release())
-      socket.conn.once('close', () => lease.release())
-      if (socket.conn.readyState === 'closed') lease.release()
+      // The slot is given back when the socket disconnects. A client that left during the handshake is
+      // never connected (Socket.IO checks, on the next tick, the same state read here) and never disconnects.
+      if (socket.conn.readyState !== 'open') result.lease.release()
+      socket.data.slot = result.lease
+      socket.on('disconnect', releaseSlot)
       socket.data.access = result.access
       next()
     } catch (error) {

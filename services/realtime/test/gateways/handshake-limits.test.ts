@@ -2,7 +2,9 @@
 // before the upgrade (HTTP 429 + JSON, Retry-After for the handshake rate) and as Socket.IO connect_errors,
 // slots given back on every way a connection ends, and client addresses taken from X-Forwarded-For only
 // when the proxy is trusted.
+import { connect } from 'node:net'
 import t from 'tap'
+import WebSocket from 'ws'
 import { Redis } from 'ioredis'
 import { pollUntil, TEST_REDIS_URL } from '@school/test-support'
 import { PlainClient, SocketIoClient, type HttpRefusal } from '../clients.js'
@@ -119,6 +121,22 @@ t.test('without a trusted proxy: per-user and per-address limits over both insta
     const polling = await SocketIoClient.connect(a.url, schoolA, world.token(fixture.ownerA), 'polling')
     await polling.close()
     await released('a Socket.IO disconnect over long-polling')
+
+    // Gone while the handshake is still being checked: the slot, if taken, is given back all the same.
+    const token = world.token(fixture.ownerA)
+    const leaving = connect(Number(new URL(a.url).port), '127.0.0.1')
+    leaving.on('error', () => {})
+    leaving.end(
+      `GET /ws/schools/${schoolA}/dashboard/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+      () => leaving.destroy(),
+    )
+    await released('a plain WebSocket client that left during its handshake')
+    const engine = new WebSocket(`${a.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`)
+    engine.on('error', () => {})
+    await new Promise((resolve) => engine.once('message', resolve))
+    engine.send(`40${JSON.stringify({ token, schoolId: schoolA })}`, () => engine.terminate())
+    await released('a Socket.IO client that left during its handshake')
 
     const revoked = await SocketIoClient.connect(b.url, schoolA, world.token(fixture.ownerA))
     const disconnected = revoked.disconnected()
