@@ -48,7 +48,13 @@ t.test('an event committed by an API killed before enqueueing it is relayed by t
   for (const client of clients) {
     await client.inbox.waitFor((m) => m.type === 'metrics_update' && m.seq === stranded.seq, `${client.kind}: metrics of the stranded event`)
   }
-  const relayed = await prisma.domainEvent.findUniqueOrThrow({ where: { id: stranded.id } })
+  // The relay marks the row in the transaction that took it, which commits after the job was added: the
+  // worker may deliver the event before the mark is visible.
+  const relayed = await pollUntil(
+    () => prisma.domainEvent.findUniqueOrThrow({ where: { id: stranded.id } }),
+    (event) => event.enqueuedAt !== null,
+    'the relay marked the event enqueued',
+  )
   t.ok(relayed.enqueuedAt, 'enqueued_at is set')
   t.match(
     await waitForLog(system.api, ['outbox relay enqueued committed events']),
