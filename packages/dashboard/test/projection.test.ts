@@ -2,7 +2,7 @@
 // never blocked by an event it cannot apply.
 import t from 'tap'
 import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient } from '@school/db'
-import { createTestDatabase } from '@school/db/testing'
+import { createTestDatabase, waitUntilBlockedOnLock } from '@school/db/testing'
 import { EMPTY_METRICS, advanceProjection, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
 
 const db = await createTestDatabase('projection')
@@ -75,13 +75,7 @@ t.test('an advance that read before another write is redone from that write, nev
   await rowLocked
   const advancing = advanceProjection(prisma, schoolId)
   // The advance has read the old version and waits for the row with its compare-and-set.
-  for (;;) {
-    const [row] = await prisma.$queryRaw<Array<{ waiting: number }>>`
-      SELECT count(*)::int AS waiting FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%WITH written AS%'`
-    if (row?.waiting === 1) break
-    await new Promise((resolve) => setImmediate(resolve))
-  }
+  await waitUntilBlockedOnLock(prisma, 'WITH written AS')
   release()
   await writer
   const result = await advancing

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { DEFAULT_DATABASE_URL } from '@school/config'
+import type { PrismaClient } from './client.js'
 import { applyMigrations } from './migrate.js'
 
 export interface TestDatabase {
@@ -39,5 +40,22 @@ export async function createTestDatabase(label = 'test', options: { migrationsDi
     name,
     drop: () =>
       onAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)).then(() => {}),
+  }
+}
+
+/**
+ * Resolves once a statement of this database whose text contains `marker` is waiting for a lock: how a test
+ * knows a racing statement has got as far as the row or index entry another transaction holds.
+ */
+export async function waitUntilBlockedOnLock(prisma: PrismaClient, marker: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const [row] = await prisma.$queryRaw<Array<{ waiting: number }>>`
+      SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND position(${marker} in query) > 0
+        AND pid <> pg_backend_pid()`
+    if ((row?.waiting ?? 0) > 0) return
+    if (Date.now() > deadline) throw new Error(`no statement containing "${marker}" waited for a lock within ${timeoutMs} ms`)
+    await new Promise((resolve) => setImmediate(resolve))
   }
 }

@@ -2,6 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createPrismaClient } from '@school/db'
 import { createFixture, createTestDatabase } from '@school/test-support'
+import { waitUntilBlockedOnLock } from '@school/db/testing'
 import { createInvitationStatement, type InvitationStatementInput } from '../../src/domain/invitation-statement.js'
 
 const database = await createTestDatabase('api_invite_statement')
@@ -63,13 +64,7 @@ t.test('a statement that read its snapshot before a rival committed is stopped b
   let settled = false
   void ours.finally(() => (settled = true))
   // The database says when ours is blocked on the rival's uncommitted index entry.
-  for (;;) {
-    const [row] = await prisma.$queryRaw<Array<{ waiting: number }>>`
-      SELECT count(*)::int AS waiting FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%WITH checks AS%'`
-    if (row?.waiting === 1) break
-    await new Promise((resolve) => setImmediate(resolve))
-  }
+  await waitUntilBlockedOnLock(prisma, 'WITH checks AS')
   t.equal(settled, false, 'ours waits for the rival')
   release()
   await rival
