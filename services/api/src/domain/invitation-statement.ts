@@ -9,7 +9,7 @@
 // and the "already a member" check can be passed by statements racing for the same school (a quota
 // overshoot of at most the number of concurrent requests; an invitation to someone who joined that
 // instant, which accepting then refuses as already_member).
-import type { Invitation, PrismaClient } from '@school/db'
+import { Prisma, type Invitation, type PrismaClient } from '@school/db'
 import type { Role } from '@school/events'
 import { rawUniqueViolationOn } from './prisma-errors.js'
 import type { AppendedEvent } from './school-log.js'
@@ -60,20 +60,30 @@ interface StatementRow {
 
 const PENDING_INDEX = 'invitations_one_pending_per_email'
 
+/**
+ * The columns `member`, `recent` (invitations of the last hour, counted up to the quota) and `pending_live`
+ * (a pending invitation for the email that has not lapsed): what a new invitation must not collide with.
+ * Shared by this statement and the locked path in invitations.ts.
+ */
+export function collisionColumns(input: Pick<NewInvitation, 'schoolId' | 'email'>, now: Date, quota: number): Prisma.Sql {
+  const hourAgo = new Date(now.getTime() - 3600_000)
+  return Prisma.sql`
+    EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.school_id = ${input.schoolId} AND u.email = ${input.email}) AS member,
+    (SELECT count(*)::int FROM (SELECT 1 FROM invitations
+            WHERE school_id = ${input.schoolId} AND created_at > ${hourAgo} LIMIT ${quota}) AS last_hour) AS recent,
+    EXISTS (SELECT 1 FROM invitations WHERE school_id = ${input.schoolId} AND email = ${input.email}
+            AND status = 'pending' AND expires_at > ${now}) AS pending_live`
+}
+
 export async function createInvitationStatement(prisma: PrismaClient, input: InvitationStatementInput): Promise<InvitationStatementOutcome> {
   const { schoolId, email, now } = input
-  const hourAgo = new Date(now.getTime() - 3600_000)
   let rows: StatementRow[]
   try {
     rows = await prisma.$queryRaw<StatementRow[]>`
       WITH checks AS (
         SELECT
-          EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                  WHERE m.school_id = ${schoolId} AND u.email = ${email}) AS member,
-          (SELECT count(*)::int FROM (SELECT 1 FROM invitations
-                  WHERE school_id = ${schoolId} AND created_at > ${hourAgo} LIMIT ${input.quota}) AS last_hour) AS recent,
-          EXISTS (SELECT 1 FROM invitations WHERE school_id = ${schoolId} AND email = ${email}
-                  AND status = 'pending' AND expires_at > ${now}) AS pending_live,
+          ${collisionColumns(input, now, input.quota)},
           EXISTS (SELECT 1 FROM invitations WHERE school_id = ${schoolId} AND email = ${email}
                   AND status = 'pending' AND expires_at <= ${now}) AS pending_lapsed
       ),

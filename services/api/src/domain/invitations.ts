@@ -16,7 +16,7 @@ import {
   SchoolNotFound,
 } from '../http-errors.js'
 import { hashInvitationToken, isWellFormedInvitationToken, newInvitationToken } from './invitation-tokens.js'
-import { createInvitationStatement, type NewInvitation } from './invitation-statement.js'
+import { collisionColumns, createInvitationStatement, type NewInvitation } from './invitation-statement.js'
 import { changeSchool, correlationIdOf, type ChangeDeps } from './school-change.js'
 import type { SchoolLog, Tx } from './school-log.js'
 import { createUser, retryIfEmailTaken } from './users.js'
@@ -59,7 +59,6 @@ export interface InvitationDeps extends ChangeDeps {
   invitationsPerHour: number
 }
 
-
 interface InvitationChecks {
   member: boolean
   /** Invitations of the last hour, counted up to the quota (past it the exact number does not matter). */
@@ -72,15 +71,9 @@ interface InvitationChecks {
 
 /** Everything a new invitation must not collide with, in one statement (it runs under the row lock). */
 async function invitationChecks(tx: Tx, input: NewInvitation, now: Date, quota: number): Promise<InvitationChecks> {
-  const hourAgo = new Date(now.getTime() - 3600_000)
   const [checks] = await tx.$queryRaw<Array<{ member: boolean; recent: number; pending_live: boolean; lapsed_ids: number[] }>>`
     SELECT
-      EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-              WHERE m.school_id = ${input.schoolId} AND u.email = ${input.email}) AS member,
-      (SELECT count(*)::int FROM (SELECT 1 FROM invitations
-              WHERE school_id = ${input.schoolId} AND created_at > ${hourAgo} LIMIT ${quota}) AS last_hour) AS recent,
-      EXISTS (SELECT 1 FROM invitations WHERE school_id = ${input.schoolId} AND email = ${input.email}
-              AND status = 'pending' AND expires_at > ${now}) AS pending_live,
+      ${collisionColumns(input, now, quota)},
       ARRAY(SELECT id FROM invitations WHERE school_id = ${input.schoolId} AND email = ${input.email}
             AND status = 'pending' AND expires_at <= ${now} ORDER BY id) AS lapsed_ids`
   return { member: checks!.member, recent: checks!.recent, pendingLive: checks!.pending_live, lapsedIds: checks!.lapsed_ids }

@@ -39,15 +39,6 @@ export function createStreamRegistry(deps: {
 }): StreamRegistry {
   const { prisma, config, logger, metrics } = deps
   const source = createStreamSource(prisma)
-  // One labelled child per (transport, type): inc() on a child skips hashing the labels, which adds up
-  // when one broadcast is counted once per connection.
-  const deliveredCounters = new Map<string, { inc(): void }>()
-  const countDelivered = (type: string, transport: StreamTransport) => {
-    const key = `${transport}|${type}`
-    let counter = deliveredCounters.get(key)
-    if (!counter && metrics) deliveredCounters.set(key, (counter = metrics.delivered.labels({ type, transport })))
-    counter?.inc()
-  }
   const bySchool = new Map<number, Set<DashboardStream>>()
   // Where each stream stood at the previous tick: one that is behind and has not moved since is stuck,
   // while one that moved is probably receiving the broadcasts it lacks right now.
@@ -79,20 +70,29 @@ export function createStreamRegistry(deps: {
   }, config.RECONCILE_INTERVAL_MS)
   timer.unref()
 
-  const optionsFor = (transport: StreamTransport): StreamOptions => ({
-    maxReplay: config.RESUME_MAX_EVENTS,
-    maxBufferedBytes: config.CLIENT_MAX_BUFFERED_BYTES,
-    onError: (error, sink) => logger.error({ ...sink.logFields(), err: error }, 'dashboard stream could not sync'),
-    ...(metrics
-      ? {
-          onSent: (message) => countDelivered(message.type, transport),
-          onDropped: (reason, sink) => {
-            metrics.dropped.inc({ reason, transport })
-            logger.warn({ ...sink.logFields(), reason }, 'dashboard connection dropped')
-          },
-        }
-      : {}),
-  })
+  const optionsFor = (transport: StreamTransport): StreamOptions => {
+    // One labelled child per message type: inc() on a child skips hashing the labels, which adds up when
+    // one broadcast is counted once per connection.
+    const delivered = new Map<string, { inc(): void }>()
+    return {
+      maxReplay: config.RESUME_MAX_EVENTS,
+      maxBufferedBytes: config.CLIENT_MAX_BUFFERED_BYTES,
+      onError: (error, sink) => logger.error({ ...sink.logFields(), err: error }, 'dashboard stream could not sync'),
+      ...(metrics
+        ? {
+            onSent: ({ type }) => {
+              let counter = delivered.get(type)
+              if (!counter) delivered.set(type, (counter = metrics.delivered.labels({ type, transport })))
+              counter.inc()
+            },
+            onDropped: (reason, sink) => {
+              metrics.dropped.inc({ reason, transport })
+              logger.warn({ ...sink.logFields(), reason }, 'dashboard connection dropped')
+            },
+          }
+        : {}),
+    }
+  }
   // One options object per transport, shared by its streams.
   const optionsOf: Record<StreamTransport, StreamOptions> = { websocket: optionsFor('websocket'), 'socket.io': optionsFor('socket.io') }
 
