@@ -7,6 +7,7 @@ export { applyEvent, isApplicable, PoisonEventError } from './metrics-deltas.js'
 export { eventMessages, metricsMessage } from './messages-for-event.js'
 export {
   advanceProjection,
+  advanceProjections,
   foldLog,
   readProjection,
   rebuildProjections,

@@ -151,8 +151,8 @@ async function writeProjection(tx: TransactionClient, schoolId: number, result: 
 }
 
 interface AdvanceWindowRow extends ProjectionLockRow {
+  school_id: number
   version: number | null
-  school_exists: boolean
   event_id: string | null
   event_seq: number | null
   event_type: string | null
@@ -165,14 +165,31 @@ interface AdvanceWindowRow extends ProjectionLockRow {
 }
 
 type AdvanceWindow =
-  | { kind: 'no_school' }
   | { kind: 'no_projection' }
   | { kind: 'read'; state: ProjectionState; version: number; events: EventRowWithActor[] }
 
-/** The projection and the log's next events after it, from one snapshot, in one statement. */
-async function readAdvanceWindow(prisma: PrismaClient, schoolId: number, limit: number): Promise<AdvanceWindow> {
+function eventOfRow(row: AdvanceWindowRow): EventRowWithActor {
+  return {
+    id: row.event_id!,
+    schoolId: row.school_id,
+    seq: row.event_seq!,
+    type: row.event_type!,
+    actorId: row.event_actor_id,
+    payload: row.event_payload as EventRowWithActor['payload'],
+    occurredAt: row.event_occurred_at!,
+    enqueuedAt: row.event_enqueued_at,
+    correlationId: row.event_correlation_id,
+    actor: row.event_actor_id !== null && row.actor_name !== null ? { id: row.event_actor_id, name: row.actor_name } : null,
+  }
+}
+
+/**
+ * Each school's projection and the log's next events after it, from one snapshot, in one statement for
+ * all the schools; a school that does not exist has no entry.
+ */
+async function readAdvanceWindows(prisma: PrismaClient, schoolIds: readonly number[], limit: number): Promise<Map<number, AdvanceWindow>> {
   const rows = await prisma.$queryRaw<AdvanceWindowRow[]>`
-    SELECT true AS school_exists, p.version, p.last_seq, p.students, p.teachers, p.admins, p.classes,
+    SELECT s.id AS school_id, p.version, p.last_seq, p.students, p.teachers, p.admins, p.classes,
            p.pending_invitations, p.accepted_invitations, p.declined_invitations, p.cancelled_invitations,
            p.expired_invitations,
            e.id AS event_id, e.seq AS event_seq, e.type AS event_type, e.actor_id AS event_actor_id,
@@ -184,84 +201,120 @@ async function readAdvanceWindow(prisma: PrismaClient, schoolId: number, limit: 
       SELECT * FROM domain_events d WHERE d.school_id = s.id AND d.seq > p.last_seq ORDER BY d.seq LIMIT ${limit}
     ) e ON true
     LEFT JOIN users u ON u.id = e.actor_id
-    WHERE s.id = ${schoolId}
-    ORDER BY e.seq`
-  const first = rows[0]
-  if (!first) return { kind: 'no_school' }
-  if (first.version === null) return { kind: 'no_projection' }
-  const events: EventRowWithActor[] = []
+    WHERE s.id = ANY(${schoolIds}::int[])
+    ORDER BY s.id, e.seq`
+  const windows = new Map<number, AdvanceWindow>()
   for (const row of rows) {
-    if (row.event_id === null) continue
-    events.push({
-      id: row.event_id,
-      schoolId,
-      seq: row.event_seq!,
-      type: row.event_type!,
-      actorId: row.event_actor_id,
-      payload: row.event_payload as EventRowWithActor['payload'],
-      occurredAt: row.event_occurred_at!,
-      enqueuedAt: row.event_enqueued_at,
-      correlationId: row.event_correlation_id,
-      actor: row.event_actor_id !== null && row.actor_name !== null ? { id: row.event_actor_id, name: row.actor_name } : null,
-    })
+    let window = windows.get(row.school_id)
+    if (!window) {
+      window = row.version === null ? { kind: 'no_projection' } : { kind: 'read', state: stateOfLockRow(row), version: row.version, events: [] }
+      windows.set(row.school_id, window)
+    }
+    if (window.kind === 'read' && row.event_id !== null) window.events.push(eventOfRow(row))
   }
-  return { kind: 'read', state: stateOfLockRow(first), version: first.version, events }
+  return windows
+}
+
+interface ProjectionWrite {
+  schoolId: number
+  /** The version the fold was computed from. */
+  version: number
+  result: ProjectionAdvance
 }
 
 /**
- * Stores the advance if the row is still at the version it was read at, with its dead letters, in one
- * statement; false when another write came first.
+ * Stores each advance whose row is still at the version it was read at, with its dead letters, in one
+ * statement for all of them; returns the schools written (the others had another write come first). The
+ * rows are locked in school order, so two instances writing overlapping sets wait for each other instead
+ * of deadlocking.
  */
-async function compareAndWrite(prisma: PrismaClient, schoolId: number, version: number, result: ProjectionAdvance): Promise<boolean> {
-  const { metrics: m } = result
-  const dead = result.deadLettered
-  const rows = await prisma.$queryRaw<Array<{ written: number }>>`
-    WITH written AS (
-      UPDATE school_dashboard_projections SET
-        last_seq = ${result.lastSeq}, students = ${m.students}, teachers = ${m.teachers}, admins = ${m.admins},
-        classes = ${m.classes}, pending_invitations = ${m.pendingInvitations}, accepted_invitations = ${m.acceptedInvitations},
-        declined_invitations = ${m.declinedInvitations}, cancelled_invitations = ${m.cancelledInvitations},
-        expired_invitations = ${m.expiredInvitations}, version = version + 1, updated_at = now()
-      WHERE school_id = ${schoolId} AND version = ${version}
-      RETURNING school_id
+async function compareAndWrite(prisma: PrismaClient, writes: readonly ProjectionWrite[]): Promise<Set<number>> {
+  const column = (pick: (write: ProjectionWrite) => number) => writes.map(pick)
+  const metric = (key: Counter) => column((w) => w.result.metrics[key])
+  const dead = writes.flatMap((w) => w.result.deadLettered.map((d) => ({ ...d, schoolId: w.schoolId })))
+  const rows = await prisma.$queryRaw<Array<{ school_id: number }>>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${column((w) => w.schoolId)}::int[], ${column((w) => w.version)}::int[], ${column((w) => w.result.lastSeq)}::int[],
+        ${metric('students')}::int[], ${metric('teachers')}::int[], ${metric('admins')}::int[], ${metric('classes')}::int[],
+        ${metric('pendingInvitations')}::int[], ${metric('acceptedInvitations')}::int[], ${metric('declinedInvitations')}::int[],
+        ${metric('cancelledInvitations')}::int[], ${metric('expiredInvitations')}::int[]
+      ) AS i(school_id, version, last_seq, students, teachers, admins, classes, pending_invitations,
+             accepted_invitations, declined_invitations, cancelled_invitations, expired_invitations)
+    ),
+    locked AS MATERIALIZED (
+      SELECT p.school_id FROM school_dashboard_projections p JOIN input i ON i.school_id = p.school_id AND i.version = p.version
+      ORDER BY p.school_id FOR UPDATE OF p
+    ),
+    written AS (
+      UPDATE school_dashboard_projections p SET
+        last_seq = i.last_seq, students = i.students, teachers = i.teachers, admins = i.admins, classes = i.classes,
+        pending_invitations = i.pending_invitations, accepted_invitations = i.accepted_invitations,
+        declined_invitations = i.declined_invitations, cancelled_invitations = i.cancelled_invitations,
+        expired_invitations = i.expired_invitations, version = p.version + 1, updated_at = now()
+      FROM input i
+      WHERE p.school_id = i.school_id AND p.version = i.version AND p.school_id IN (SELECT school_id FROM locked)
+      RETURNING p.school_id
     ),
     dead AS (
       INSERT INTO dead_letter_events (event_id, school_id, seq, error)
-      SELECT d.event_id, ${schoolId}, d.seq, d.error
-      FROM unnest(${dead.map((d) => d.eventId)}::uuid[], ${dead.map((d) => d.seq)}::int[], ${dead.map((d) => d.error.slice(0, 2000))}::text[])
-        AS d(event_id, seq, error)
-      WHERE EXISTS (SELECT 1 FROM written)
+      SELECT d.event_id, d.school_id, d.seq, d.error
+      FROM unnest(${dead.map((d) => d.eventId)}::uuid[], ${dead.map((d) => d.schoolId)}::int[], ${dead.map((d) => d.seq)}::int[],
+                  ${dead.map((d) => d.error.slice(0, 2000))}::text[]) AS d(event_id, school_id, seq, error)
+      WHERE d.school_id IN (SELECT school_id FROM written)
       ON CONFLICT (event_id) DO NOTHING
     )
-    SELECT count(*)::int AS written FROM written`
-  return rows[0]?.written === 1
+    SELECT school_id FROM written`
+  return new Set(rows.map((row) => row.school_id))
 }
 
 /**
- * Applies every event of the school's log the projection has not applied yet (up to `limit` per call).
- * Idempotent: a redelivered or out-of-order job finds nothing left to apply. Optimistic: one statement
- * reads the projection and the events after it, the fold is computed here, and one compare-and-set
- * statement stores it; if another advance (or a rebuild) wrote first, the fold is redone from a fresh
- * read, and what the other one applied is the other one's to broadcast. Null when the school does not exist.
+ * Applies every event of each school's log its projection has not applied yet (up to `limit` per school
+ * per call), with one read statement and one write statement for all the schools. Idempotent: a
+ * redelivered or out-of-order job finds nothing left to apply. Optimistic: the folds are computed here and
+ * a compare-and-set stores them; a school another advance (or a rebuild) wrote first is read and folded
+ * again, and what the other one applied is the other one's to broadcast. A school that does not exist has
+ * no entry in the result.
  */
+export async function advanceProjections(
+  prisma: PrismaClient,
+  schoolIds: readonly number[],
+  options: { limit?: number } = {},
+): Promise<Map<number, ProjectionAdvance>> {
+  const limit = options.limit ?? 500
+  const advanced = new Map<number, ProjectionAdvance>()
+  let pending = [...new Set(schoolIds)]
+  while (pending.length > 0) {
+    const windows = await readAdvanceWindows(prisma, pending, limit)
+    const missing: number[] = []
+    const writes: ProjectionWrite[] = []
+    for (const [schoolId, window] of windows) {
+      if (window.kind === 'no_projection') {
+        missing.push(schoolId)
+        continue
+      }
+      const result = foldRows(window.state, window.events)
+      if (result.lastSeq === window.state.lastSeq) advanced.set(schoolId, result)
+      else writes.push({ schoolId, version: window.version, result })
+    }
+    const written = writes.length > 0 ? await compareAndWrite(prisma, writes) : new Set<number>()
+    for (const write of writes) if (written.has(write.schoolId)) advanced.set(write.schoolId, write.result)
+    if (missing.length > 0) {
+      await prisma.$executeRaw`
+        INSERT INTO school_dashboard_projections (school_id) SELECT unnest(${missing}::int[]) ON CONFLICT (school_id) DO NOTHING`
+    }
+    pending = [...missing, ...writes.filter((w) => !written.has(w.schoolId)).map((w) => w.schoolId)]
+  }
+  return advanced
+}
+
+/** `advanceProjections` for one school; null when the school does not exist. */
 export async function advanceProjection(
   prisma: PrismaClient,
   schoolId: number,
   options: { limit?: number } = {},
 ): Promise<ProjectionAdvance | null> {
-  const limit = options.limit ?? 500
-  for (;;) {
-    const window = await readAdvanceWindow(prisma, schoolId, limit)
-    if (window.kind === 'no_school') return null
-    if (window.kind === 'no_projection') {
-      await prisma.$executeRaw`
-        INSERT INTO school_dashboard_projections (school_id) VALUES (${schoolId}) ON CONFLICT (school_id) DO NOTHING`
-      continue
-    }
-    const result = foldRows(window.state, window.events)
-    if (result.lastSeq === window.state.lastSeq) return result
-    if (await compareAndWrite(prisma, schoolId, window.version, result)) return result
-  }
+  return (await advanceProjections(prisma, [schoolId], options)).get(schoolId) ?? null
 }
 
 /** The stored counters and the sequence they reflect; zeros before the first event. */

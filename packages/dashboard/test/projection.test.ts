@@ -3,7 +3,7 @@
 import t from 'tap'
 import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient } from '@school/db'
 import { createTestDatabase, waitUntilBlockedOnLock } from '@school/db/testing'
-import { EMPTY_METRICS, advanceProjection, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
+import { EMPTY_METRICS, advanceProjection, advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
 
 const db = await createTestDatabase('projection')
 t.teardown(db.drop)
@@ -75,7 +75,7 @@ t.test('an advance that read before another write is redone from that write, nev
   await rowLocked
   const advancing = advanceProjection(prisma, schoolId)
   // The advance has read the old version and waits for the row with its compare-and-set.
-  await waitUntilBlockedOnLock(prisma, 'WITH written AS')
+  await waitUntilBlockedOnLock(prisma, 'FOR UPDATE OF p')
   release()
   await writer
   const result = await advancing
@@ -133,4 +133,65 @@ t.test('the projection of a log written by real changes equals the counters of t
 t.test('a school that does not exist has no projection to advance', async (t) => {
   t.equal(await advanceProjection(prisma, 2_000_000_000), null)
   t.same(await readProjection(prisma, 2_000_000_000), { metrics: EMPTY_METRICS, lastSeq: 0 })
+})
+
+t.test('one call advances many schools, each over its own log, and leaves out those that do not exist', async (t) => {
+  const schools = [await newSchool(prisma), await newSchool(prisma), await newSchool(prisma)]
+  for (const [index, schoolId] of schools.entries()) {
+    for (let i = 1; i <= index + 1; i++) await append(schoolId, 'invitation.created', invitation(i, 'pending'))
+  }
+  const advanced = await advanceProjections(prisma, [...schools, 2_000_000_000])
+  t.same([...advanced.keys()].sort((a, b) => a - b), schools)
+  for (const [index, schoolId] of schools.entries()) {
+    const result = advanced.get(schoolId)
+    // seq 1 is the owner joining; then the school's own invitations.
+    t.same(result?.applied.map((e) => e.seq), Array.from({ length: index + 2 }, (_, i) => i + 1), `school ${index}`)
+    t.equal(result?.metrics.pendingInvitations, index + 1)
+    t.same(await readProjection(prisma, schoolId), { metrics: result?.metrics, lastSeq: index + 2 })
+  }
+})
+
+t.test('in a batch, only the school another write came first to is folded again', async (t) => {
+  const [quiet, contested] = [await newSchool(prisma), await newSchool(prisma)]
+  await advanceProjections(prisma, [quiet, contested])
+  await append(quiet, 'invitation.created', invitation(1, 'pending'))
+  await append(contested, 'invitation.created', invitation(1, 'pending'))
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let locked!: () => void
+  const rowLocked = new Promise<void>((resolve) => (locked = resolve))
+  const writer = prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM school_dashboard_projections WHERE school_id = ${contested} FOR UPDATE`
+    locked()
+    await released
+    await tx.schoolDashboardProjection.update({ where: { schoolId: contested }, data: { classes: 7, version: { increment: 1 } } })
+  })
+  await rowLocked
+  const advancing = advanceProjections(prisma, [quiet, contested])
+  await waitUntilBlockedOnLock(prisma, 'FOR UPDATE OF p')
+  release()
+  await writer
+  const advanced = await advancing
+  t.same(advanced.get(quiet)?.applied.map((e) => e.seq), [2])
+  t.same(advanced.get(contested)?.applied.map((e) => e.seq), [2])
+  t.same(await readProjection(prisma, quiet), { metrics: { ...EMPTY_METRICS, admins: 1, pendingInvitations: 1 }, lastSeq: 2 })
+  t.same(await readProjection(prisma, contested), { metrics: { ...EMPTY_METRICS, admins: 1, classes: 7, pendingInvitations: 1 }, lastSeq: 2 }, "on the other writer's counters")
+})
+
+t.test('concurrent batches over the same schools in opposite orders neither deadlock nor double count', async (t) => {
+  const schools = await Promise.all(Array.from({ length: 8 }, () => newSchool(prisma)))
+  for (const schoolId of schools) for (let i = 1; i <= 5; i++) await append(schoolId, 'invitation.created', invitation(i, 'pending'))
+  const reversed = [...schools].reverse()
+  const batches = await Promise.all([schools, reversed, schools, reversed].map((ids) => advanceProjections(prisma, ids, { limit: 2 })))
+  for (const schoolId of schools) {
+    const seqs = batches.flatMap((batch) => batch.get(schoolId)?.applied.map((e) => e.seq) ?? []).sort((a, b) => a - b)
+    t.same(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), `school ${schoolId}: each event applied once`)
+  }
+  const again = await advanceProjections(prisma, schools)
+  for (const schoolId of schools) {
+    const state = await readProjection(prisma, schoolId)
+    t.equal(state.lastSeq, 6)
+    t.equal(state.metrics.pendingInvitations, 5)
+    t.ok(again.has(schoolId))
+  }
 })
