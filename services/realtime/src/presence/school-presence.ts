@@ -45,6 +45,17 @@ interface LocalSchool {
 }
 
 const DEFAULT_DEBOUNCE_MS = 50
+const WATCHERS_PER_WINDOW = 100
+
+/**
+ * How long a school's presence changes are gathered before one update: the debounce, once per started
+ * hundred local watchers. Every update goes to every watcher, so with a fixed window a school of 10,000
+ * connecting at once would be sent 10,000 lists of up to 10,000 names each; growing the window with the
+ * audience keeps the messages sent per second about the same at any school size.
+ */
+export function presenceWindowMs(debounceMs: number, localWatchers: number, watchersPerWindow = WATCHERS_PER_WINDOW): number {
+  return debounceMs * Math.max(1, Math.ceil(localWatchers / watchersPerWindow))
+}
 
 export function createSchoolPresence(options: SchoolPresenceOptions): SchoolPresence {
   const { store, broadcaster, bridge, namespace, logger } = options
@@ -92,7 +103,7 @@ export function createSchoolPresence(options: SchoolPresenceOptions): SchoolPres
     if (school.timer || stopped) return
     school.timer = setTimeout(() => {
       flush(schoolId, school).catch((error: unknown) => logger.warn({ err: error, schoolId }, 'presence could not be read'))
-    }, debounceMs)
+    }, presenceWindowMs(debounceMs, school.connections.size))
   }
 
   const forget = (schoolId: number, school: LocalSchool) => {
