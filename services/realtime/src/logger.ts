@@ -6,11 +6,14 @@ export type { Logger }
 
 export function createLogger(config: Pick<RealtimeConfig, 'LOG_LEVEL'>, options: { pretty?: boolean } = {}): Logger {
   const pretty = options.pretty ?? process.stdout.isTTY === true
-  return pino({
+  const settings = {
     level: config.LOG_LEVEL,
     base: { service: 'realtime' },
     // Belt and braces: no code path logs these, but a future `log.info({ req })` must not leak them.
     redact: { paths: ['token', '*.token', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
-  })
+  }
+  if (pretty) return pino({ ...settings, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } })
+  // Buffered writes to stdout: a line per emitted event must not cost a write syscall each on the event
+  // path (pino flushes what is buffered when the process exits).
+  return pino(settings, pino.destination({ dest: 1, sync: false }))
 }
