@@ -1,15 +1,22 @@
 // Consumes the school-events queue. A job only says "school S has news up to seq N": the worker advances
 // the school's dashboard projection over every event of the log it has not applied yet (idempotent, in
-// order, batched under bursts), broadcasts each applied event's messages, and coalesces metrics_update.
+// order, batched under bursts, many schools per pass), broadcasts each applied event's messages, and
+// coalesces metrics_update.
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { advanceProjection, eventMessages, metricsMessage, type ProjectionAdvance } from '@school/dashboard'
+import { advanceProjections, eventMessages, metricsMessage, type ProjectionAdvance } from '@school/dashboard'
 import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
 import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/metrics-coalescer.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
+import { createProjectionPasses, type PassSummary } from './projection-passes.js'
+
+export type { PassSummary }
+
+/** Schools advanced by one pass at most: bounds the size of its two statements. */
+const MAX_SCHOOLS_PER_PASS = 64
 
 export interface SchoolEventsWorkerDeps {
   config: Pick<RealtimeConfig, 'REDIS_PREFIX' | 'WORKER_CONCURRENCY' | 'METRICS_COALESCE_MS' | 'CATCH_UP_INTERVAL_MS'>
@@ -37,8 +44,11 @@ export class EventNotInLogError extends Error {
 }
 
 export interface SchoolEventsProcessor {
-  /** Brings one school's projection up to the log and broadcasts what that applied. */
-  advance(schoolId: number): Promise<ProjectionAdvance | null>
+  /**
+   * Brings one school's projection up to the log and broadcasts what that applied; with `seq`, answers at
+   * once when this instance has already seen that event applied. Null when the school does not exist.
+   */
+  advance(schoolId: number, seq?: number): Promise<PassSummary | null>
   /**
    * The seq this instance has seen the school's projection reach (0 if never): the projection only moves
    * forward, so a job for an event at or below it has been applied, whoever applied it.
@@ -56,12 +66,7 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
     broadcaster.publish(schoolId, [metricsMessage(state)]),
   )
 
-  const applied = new Map<number, number>()
-
-  const advance = async (schoolId: number): Promise<ProjectionAdvance | null> => {
-    const result = await advanceProjection(prisma, schoolId)
-    if (!result) return null
-    if (result.lastSeq > (applied.get(schoolId) ?? 0)) applied.set(schoolId, result.lastSeq)
+  const broadcast = (schoolId: number, result: ProjectionAdvance) => {
     const now = Date.now()
     for (const event of result.applied) {
       broadcaster.publish(schoolId, eventMessages(event))
@@ -76,22 +81,40 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
       logger.error({ schoolId, ...dead }, 'event skipped: it cannot be applied; kept in dead_letter_events')
     }
     if (result.applied.length > 0 || result.deadLettered.length > 0) metrics.update(schoolId, result)
-    return result
+  }
+
+  const passes = createProjectionPasses({
+    maxSchoolsPerPass: MAX_SCHOOLS_PER_PASS,
+    async run(schoolIds) {
+      const results = await advanceProjections(prisma, schoolIds)
+      for (const [schoolId, result] of results) broadcast(schoolId, result)
+      return results
+    },
+  })
+
+  /** Repeats passes while they move the school short of `seq` (or, without one, at all): a pass applies a bounded batch. */
+  const advance = async (schoolId: number, seq?: number): Promise<PassSummary | null> => {
+    let summary = await passes.request(schoolId, seq)
+    for (;;) {
+      if (!summary || (seq !== undefined && summary.lastSeq >= seq)) return summary
+      const next = await passes.request(schoolId, seq)
+      if (!next) return null
+      const moved = next.lastSeq > summary.lastSeq
+      summary = { lastSeq: next.lastSeq, applied: summary.applied + next.applied, deadLettered: summary.deadLettered + next.deadLettered }
+      if (!moved) return summary
+    }
   }
 
   return {
     advance,
-    appliedThrough: (schoolId) => applied.get(schoolId) ?? 0,
+    appliedThrough: passes.appliedThrough,
     metrics,
     async catchUpAll() {
       const lagging = await prisma.$queryRaw<Array<{ id: number }>>`
         SELECT s.id FROM schools s LEFT JOIN school_dashboard_projections p ON p.school_id = s.id
         WHERE s.last_event_seq > COALESCE(p.last_seq, 0) ORDER BY s.id`
-      for (const { id } of lagging) {
-        // Each call applies a bounded batch; repeat until the projection stops moving.
-        let result = await advance(id)
-        while (result && result.applied.length + result.deadLettered.length > 0) result = await advance(id)
-      }
+      // All at once: the schools share passes, up to MAX_SCHOOLS_PER_PASS each.
+      await Promise.all(lagging.map(({ id }) => advance(id)))
       return lagging.length
     },
   }
@@ -112,13 +135,13 @@ export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): SchoolEve
     const { schoolId, seq } = job.data
     // A burst: the job of its first event applied the whole batch, so the others have nothing to do and
     // need not ask the database (one school's burst of 500 costs one projection pass, not 500).
-    if (seq <= processor.appliedThrough(schoolId)) return { schoolId, seq, applied: 0 }
-    const result = await processor.advance(schoolId)
+    // Jobs of many schools arriving together share one pass.
+    const result = await processor.advance(schoolId, seq)
     // The school is gone (cascade-deleted with its log): nothing to show anyone.
     if (!result) return { schoolId, seq, applied: 0 }
     if (result.lastSeq < seq) throw new EventNotInLogError(job.data, result.lastSeq)
-    logger.debug({ eventId: job.data.eventId, schoolId, seq, applied: result.applied.length, lagMs: Date.now() - Date.parse(job.data.occurredAt) }, 'school event processed')
-    return { schoolId, seq, applied: result.applied.length }
+    logger.debug({ eventId: job.data.eventId, schoolId, seq, applied: result.applied, lagMs: Date.now() - Date.parse(job.data.occurredAt) }, 'school event processed')
+    return { schoolId, seq, applied: result.applied }
   }
 
   const worker = new Worker<SchoolEventJob, ProcessedEvent>(SCHOOL_EVENTS_QUEUE, process, {

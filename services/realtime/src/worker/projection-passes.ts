@@ -1,0 +1,118 @@
+// Schedules this instance's projection passes: at most one pass per school at a time, the schools asked for
+// in the same turn of the event loop advanced together in one pass, and a request for an event this
+// instance has already seen applied answered without asking the database.
+import type { ProjectionAdvance } from '@school/dashboard'
+
+export interface PassSummary {
+  /** Sequence of the last event the school's projection includes after the pass. */
+  lastSeq: number
+  /** Events the pass applied, credited to the first request it answered (0 for the others). */
+  applied: number
+  /** Events the pass dead-lettered, credited like `applied`. */
+  deadLettered: number
+}
+
+export interface ProjectionPasses {
+  /**
+   * Resolves once a pass that started after this call has brought the school up to its log (or at once
+   * when `seq` is known to be applied already); null when the school does not exist.
+   */
+  request(schoolId: number, seq?: number): Promise<PassSummary | null>
+  /** The highest seq this instance has seen the school's projection reach (0 if never). */
+  appliedThrough(schoolId: number): number
+}
+
+export interface ProjectionPassesOptions {
+  /** Advances the schools' projections; a school that does not exist has no entry. */
+  run(schoolIds: number[]): Promise<Map<number, ProjectionAdvance>>
+  /** Bounds one pass's statements; more schools asked for at once are split over several passes. */
+  maxSchoolsPerPass: number
+}
+
+interface Waiter {
+  seq: number | undefined
+  resolve(summary: PassSummary | null): void
+  reject(error: unknown): void
+}
+
+export function createProjectionPasses(options: ProjectionPassesOptions): ProjectionPasses {
+  const applied = new Map<number, number>()
+  /** Requests not yet taken by a pass, per school. */
+  const waiting = new Map<number, Waiter[]>()
+  /** Schools a pass is advancing now: their new requests wait for the next pass, which may see newer events. */
+  const inFlight = new Set<number>()
+  let scheduled = false
+
+  const appliedThrough = (schoolId: number) => applied.get(schoolId) ?? 0
+
+  const answer = (waiters: Waiter[], result: ProjectionAdvance | undefined) => {
+    waiters.forEach((waiter, index) => {
+      if (!result) return waiter.resolve(null)
+      const credited = index === 0
+      waiter.resolve({
+        lastSeq: result.lastSeq,
+        applied: credited ? result.applied.length : 0,
+        deadLettered: credited ? result.deadLettered.length : 0,
+      })
+    })
+  }
+
+  const runPass = async (batch: Map<number, Waiter[]>) => {
+    const schoolIds = [...batch.keys()]
+    try {
+      const results = await options.run(schoolIds)
+      for (const [schoolId, waiters] of batch) {
+        const result = results.get(schoolId)
+        if (result && result.lastSeq > appliedThrough(schoolId)) applied.set(schoolId, result.lastSeq)
+        answer(waiters, result)
+      }
+    } catch (error) {
+      for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error)
+    } finally {
+      for (const schoolId of schoolIds) inFlight.delete(schoolId)
+      if (waiting.size > 0) schedule()
+    }
+  }
+
+  const flush = () => {
+    scheduled = false
+    let batch = new Map<number, Waiter[]>()
+    for (const [schoolId, waiters] of waiting) {
+      if (inFlight.has(schoolId)) continue
+      waiting.delete(schoolId)
+      // Requests for events the last pass already covered need no new one.
+      const through = appliedThrough(schoolId)
+      const covered = waiters.filter((w) => w.seq !== undefined && w.seq <= through)
+      for (const waiter of covered) waiter.resolve({ lastSeq: through, applied: 0, deadLettered: 0 })
+      if (covered.length === waiters.length) continue
+      inFlight.add(schoolId)
+      batch.set(schoolId, covered.length === 0 ? waiters : waiters.filter((w) => !covered.includes(w)))
+      if (batch.size === options.maxSchoolsPerPass) {
+        void runPass(batch)
+        batch = new Map()
+      }
+    }
+    if (batch.size > 0) void runPass(batch)
+  }
+
+  const schedule = () => {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(flush)
+  }
+
+  return {
+    appliedThrough,
+    request(schoolId, seq) {
+      if (seq !== undefined && seq <= appliedThrough(schoolId)) {
+        return Promise.resolve({ lastSeq: appliedThrough(schoolId), applied: 0, deadLettered: 0 })
+      }
+      return new Promise((resolve, reject) => {
+        const waiters = waiting.get(schoolId)
+        if (waiters) waiters.push({ seq, resolve, reject })
+        else waiting.set(schoolId, [{ seq, resolve, reject }])
+        schedule()
+      })
+    },
+  }
+}
