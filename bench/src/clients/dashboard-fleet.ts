@@ -166,6 +166,11 @@ export class DashboardFleet {
       socket.once('error', (error) => {
         if (!welcomed) reject(error)
       })
+      // A server that accepts and then drops the connection before its first message (at its limits, or
+      // shutting down) must fail the ramp, not leave it waiting forever.
+      socket.once('close', (code) => {
+        if (!welcomed) reject(new Error(`plain connection closed with ${code} before its first message`))
+      })
     })
   }
 
@@ -191,10 +196,17 @@ export class DashboardFleet {
       },
     }
     return new Promise((resolve, reject) => {
-      socket.once('connection_established', () => resolve(member))
+      let welcomed = false
+      socket.once('connection_established', () => {
+        welcomed = true
+        resolve(member)
+      })
       socket.once('connect_error', (error) => {
         socket.close()
         reject(error)
+      })
+      socket.once('disconnect', (reason) => {
+        if (!welcomed) reject(new Error(`Socket.IO client disconnected (${reason}) before its first message`))
       })
     })
   }
