@@ -18,7 +18,11 @@ export async function runAtRate<T>(perSecond: number, seconds: number, operation
     const wait = dueAt - performance.now()
     // Timed pacing is the point here; catching up without waiting keeps the mean rate when timers are late.
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-    pending.push(operation(index))
+    const started = operation(index)
+    // Settled below; without a handler now, an early failure (a reset keep-alive socket) would be an
+    // unhandled rejection while the loop still waits for the next tick, and end the process.
+    started.catch(() => {})
+    pending.push(started)
   }
   const results = await Promise.allSettled(pending)
   return { started: total, results, elapsedMs: performance.now() - startedAt }
