@@ -9,6 +9,14 @@ import { cpuShare, waitForQuiet, type PinnedProcess } from './pinned-process.js'
 import type { ArmRun } from './scenario.js'
 import { percentile } from './statistics.js'
 
+/**
+ * The full-size ramp, in events/s. With 10,000 clients of one school each event/s is 10,000 deliveries/s,
+ * so the low steps go by halves (whole steps made the ratios of arms that top out at 2-4 events/s jump by
+ * a third); 4 s steps keep every step's event count whole.
+ */
+export const FULL_RAMP_RATES = [1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64]
+export const FULL_RAMP_STEP_SECONDS = 4
+
 export const DELIVERY_FLOOR = 0.9999
 export const P99_CEILING_MS = 100
 

@@ -4,7 +4,7 @@
 import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
-import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep } from '../harness/delivery-ramp.js'
+import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep, FULL_RAMP_RATES, FULL_RAMP_STEP_SECONDS } from '../harness/delivery-ramp.js'
 import { barePublishes, studentRegistrations, type EventSource } from '../harness/event-sources.js'
 import { GENERATOR_SATURATION } from '../harness/generator-cpu.js'
 import { startPipelineAndBaseline } from '../harness/dashboard-server.js'
@@ -23,7 +23,7 @@ interface FanoutParams {
 function params(options: BenchOptions): FanoutParams {
   const p: FanoutParams = options.quick
     ? { clients: 20, rates: [5, 10], stepSeconds: 1, warmupSeconds: 0.5, sampledClients: 10 }
-    : { clients: 10_000, rates: [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64], stepSeconds: 3, warmupSeconds: 2, sampledClients: 100 }
+    : { clients: 10_000, rates: FULL_RAMP_RATES, stepSeconds: FULL_RAMP_STEP_SECONDS, warmupSeconds: 2, sampledClients: 100 }
   return options.clients ? { ...p, clients: options.clients, sampledClients: Math.min(p.sampledClients, options.clients) } : p
 }
 
