@@ -48,6 +48,8 @@ interface Member {
   close(how?: 'graceful' | 'abrupt'): Promise<void>
 }
 
+/** How long a plain client waits for the server's handshake answer. */
+const HANDSHAKE_TIMEOUT_MS = 30_000
 /** How long a graceful close may take before the socket is dropped. */
 const GRACEFUL_CLOSE_MS = 2000
 
@@ -136,6 +138,8 @@ export class DashboardFleet {
     const socket = new WebSocket(url, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       perMessageDeflate: false,
+      // A handshake nobody answers (a proxy out of descriptors) fails the ramp rather than stalling it.
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       ...(localAddress ? { localAddress } : {}),
     })
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))

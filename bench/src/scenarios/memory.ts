@@ -5,11 +5,15 @@ import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harne
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { startDashboardServer, type DashboardServerKind } from '../harness/dashboard-server.js'
+import { connectionsWithinDescriptors } from '../harness/pinning.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
 
 interface MemoryParams {
   connections: number
   step: number
+  /** What was asked for, when the descriptor limit allowed fewer. */
+  requestedConnections?: number
+  descriptorLimit?: number | null
 }
 
 export interface MemorySample {
@@ -20,7 +24,11 @@ export interface MemorySample {
 
 function params(options: BenchOptions): MemoryParams {
   const p = options.quick ? { connections: 200, step: 50 } : { connections: 40_000, step: 5_000 }
-  return options.clients ? { ...p, connections: options.clients } : p
+  const wanted = options.clients ? { ...p, connections: options.clients } : p
+  // Every connection is a descriptor in the server and one in the generator: where the limit cannot be
+  // raised, the ramp stops at the last whole step below it instead of failing with EMFILE.
+  const { connections, limit } = connectionsWithinDescriptors(wanted.connections, 1, wanted.step)
+  return connections === wanted.connections ? wanted : { ...wanted, connections, requestedConnections: wanted.connections, descriptorLimit: limit }
 }
 
 function memoryArm(name: string, transport: FleetTransport, server: DashboardServerKind, world: BenchWorld, p: MemoryParams): Arm {
@@ -101,6 +109,9 @@ export const memoryScenario: Scenario = {
           'A fresh server per arm and round; per-connection figures are (last sample - empty server) / connections, both after gc().',
           'The server is sampled through a preloaded probe (node --expose-gc --import probes/process-probe.js); the services are unchanged.',
           'The bare ws baseline accepts any upgrade without authentication and keeps only a Set of sockets.',
+          ...(p.requestedConnections
+            ? [`Capped at ${p.connections} of the ${p.requestedConnections} connections asked for: the descriptor limit is ${p.descriptorLimit} and could not be raised (prlimit needs CAP_SYS_RESOURCE above the hard limit).`]
+            : []),
         ],
       }
     } finally {

@@ -5,9 +5,9 @@ import { DashboardFleet, plainDashboardUrl } from '../clients/dashboard-fleet.js
 import { writeFanoutChart } from '../charts/fanout-chart.js'
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
-import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep } from '../harness/delivery-ramp.js'
+import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep, FULL_RAMP_RATES, FULL_RAMP_STEP_SECONDS } from '../harness/delivery-ramp.js'
 import { studentRegistrations } from '../harness/event-sources.js'
-import { onServerCore } from '../harness/pinning.js'
+import { connectionsWithinDescriptors, onServerCore } from '../harness/pinning.js'
 import { serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, ArmRun, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
 import { freePort } from '@school/test-support'
@@ -27,13 +27,20 @@ interface ScaleOutParams {
   stepSeconds: number
   warmupSeconds: number
   sampledClients: number
+  /** What was asked for, when the descriptor limit allowed fewer. */
+  requestedClients?: number
+  descriptorLimit?: number | null
 }
 
 function params(options: BenchOptions): ScaleOutParams {
   const p: ScaleOutParams = options.quick
     ? { instances: [1, 2], clients: 30, rates: [5, 10], stepSeconds: 1, warmupSeconds: 0.5, sampledClients: 10 }
-    : { instances: [1, 2, 3], clients: 10_000, rates: [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64], stepSeconds: 3, warmupSeconds: 2, sampledClients: 100 }
-  return options.clients ? { ...p, clients: options.clients, sampledClients: Math.min(p.sampledClients, options.clients) } : p
+    : { instances: [1, 2, 3], clients: 10_000, rates: FULL_RAMP_RATES, stepSeconds: FULL_RAMP_STEP_SECONDS, warmupSeconds: 2, sampledClients: 100 }
+  const wanted = options.clients ? { ...p, clients: options.clients, sampledClients: Math.min(p.sampledClients, options.clients) } : p
+  // haproxy holds two descriptors per client (its side and the instance's): where the limit cannot be
+  // raised, fewer clients, in whole thousands, instead of a ramp that waits for connections haproxy cannot accept.
+  const { connections, limit } = connectionsWithinDescriptors(wanted.clients, 2, 1000)
+  return connections === wanted.clients ? wanted : { ...wanted, clients: connections, requestedClients: wanted.clients, descriptorLimit: limit }
 }
 
 /** Runs cleanups in reverse order of registration: what one arm started, stopped when the arm ends. */
@@ -161,6 +168,9 @@ export const scaleOutScenario: Scenario = {
           'Each arm starts its own realtime instances and haproxy (deploy/haproxy/haproxy.cfg) in front of them and of the one api instance; plain WebSocket clients connect through haproxy, which spreads them round robin (clientsPerInstance in the JSON).',
           'Events are student registrations through haproxy and the api (activity_new + metrics_update); the workers of all instances share the queue, and the Redis adapter carries each message to the instances that have clients of the school.',
           `Every server (api, the realtime instances, haproxy) runs on the server core: on a 2-core machine this measures what more instances cost, not what they add. A step passes when delivery >= ${DELIVERY_FLOOR * 100}% and p99 <= ${P99_CEILING_MS} ms (${p.sampledClients} sampled clients).`,
+          ...(p.requestedClients
+            ? [`Capped at ${p.clients} of the ${p.requestedClients} clients asked for: haproxy needs two descriptors per client, the limit is ${p.descriptorLimit} and could not be raised (prlimit needs CAP_SYS_RESOURCE above the hard limit).`]
+            : []),
           'serverCpu in the steps: the realtime instances together. Redis commands: MONITOR during the ramp, counted for the connections of the api and realtime processes (PostgreSQL, haproxy and this process excluded); per event and per delivered activity_new.',
         ],
       }
