@@ -29,3 +29,24 @@ t.test('counts the live instances of a class, and none once they are gone', asyn
   // A heap snapshot collects garbage first, so dropped objects are not counted.
   t.same(gone, { CensusMarker: 0 })
 })
+
+const BYTES_SCRIPT = `
+import { takeHeapCensus, heapGrowth } from ${JSON.stringify(CENSUS)}
+class SizedMarker { constructor() { this.a = 1; this.b = 2 } }
+const before = await takeHeapCensus([])
+let markers = Array.from({ length: 5000 }, () => new SizedMarker())
+const after = await takeHeapCensus(['SizedMarker'])
+console.log(JSON.stringify({ count: after.counts.SizedMarker, kept: markers.length, before: before.bytes['object:SizedMarker'] ?? 0, after: after.bytes['object:SizedMarker'], growth: heapGrowth(before.bytes, after.bytes, 3), strings: after.bytes.string > 0 }))
+`
+
+t.test('sums the self bytes per kind of node, and ranks what grew', async (t) => {
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', BYTES_SCRIPT], { timeout: 30_000 })
+  const result = JSON.parse(stdout) as { count: number; kept: number; before: number; after: number; growth: Array<{ kind: string; bytes: number }>; strings: boolean }
+  t.equal(result.count, 5000)
+  t.equal(result.before, 0, 'no such object before')
+  // Each instance holds at least a map pointer, properties, elements and two in-object fields.
+  t.ok(result.after >= 5000 * 20, `5,000 objects of at least 20 bytes each (${result.after})`)
+  t.equal(result.after % 5000, 0, 'equal instances, equal sizes')
+  t.ok(result.growth.some((entry) => entry.kind === 'object:SizedMarker' && entry.bytes === result.after), 'the new objects are among the largest growth')
+  t.ok(result.strings, 'strings are summed as one kind')
+})

@@ -22,6 +22,8 @@ export interface ProbeSample {
 
 export interface HeapCensus {
   counts: Record<string, number>
+  /** Self bytes per kind of heap node (`object:Map`, `string`, ...): what a server keeps more of. */
+  bytes: Record<string, number>
   /** How long the snapshot and the count took in the server. */
   ms: number
 }
@@ -103,8 +105,8 @@ export async function startPinned(name: string, script: string, env: Record<stri
       return { heapUsed, rss, cpuUs }
     },
     async census(names) {
-      const { counts, ms } = await ask<HeapCensus>('bench:census', { names })
-      return { counts, ms }
+      const { counts, bytes, ms } = await ask<HeapCensus>('bench:census', { names })
+      return { counts, bytes, ms }
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return

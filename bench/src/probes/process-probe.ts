@@ -2,7 +2,7 @@
 // process's memory (after a full GC) and CPU time, and for a census of its heap objects by constructor name
 // (a heap snapshot), without changing the server's own code.
 import process from 'node:process'
-import { countHeapObjects } from './heap-census.js'
+import { takeHeapCensus } from './heap-census.js'
 
 interface ProbeRequest {
   type: 'bench:probe'
@@ -21,8 +21,8 @@ if (process.send) {
   process.on('message', (message: ProbeRequest | CensusRequest) => {
     if (message?.type === 'bench:census') {
       const started = performance.now()
-      countHeapObjects(message.names).then(
-        (counts) => process.send?.({ type: 'bench:census', id: message.id, counts, ms: performance.now() - started }),
+      takeHeapCensus(message.names).then(
+        ({ counts, bytes }) => process.send?.({ type: 'bench:census', id: message.id, counts, bytes, ms: performance.now() - started }),
         (error: unknown) => process.send?.({ type: 'bench:census', id: message.id, error: String(error) }),
       )
       return

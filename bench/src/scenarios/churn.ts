@@ -11,6 +11,7 @@ import type { HeapPoint } from '../charts/churn-chart.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { runAtRate } from '../harness/paced-load.js'
 import { waitForQuiet, type HeapCensus, type PinnedProcess } from '../harness/pinned-process.js'
+import { heapGrowth } from '../probes/heap-census.js'
 import type { Arm, ArmRun, BenchOptions, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 
 /** The realtime service's own per-connection objects (its gateways' connection classes and its stream). */
@@ -129,7 +130,12 @@ function churnArm(name: string, transport: FleetTransport, kind: DashboardServer
             failedConnects: churned.failed,
           },
           generatorCpu: generator.share,
-          detail: { points, census: { empty: censusEmpty, start: censusStart, afterLeave: censusLeave } },
+          detail: {
+            points,
+            census: { empty: countsOf(censusEmpty), start: countsOf(censusStart), afterLeave: countsOf(censusLeave) },
+            // What the heap holds more of after everyone left than when it was empty, by kind of node.
+            heapGrowthAfterLeave: heapGrowth(censusEmpty.bytes, censusLeave.bytes),
+          },
         }
       } finally {
         await Promise.all([steady.close(), churners.close()])
@@ -141,6 +147,11 @@ function churnArm(name: string, transport: FleetTransport, kind: DashboardServer
 
 function mib(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(1)
+}
+
+/** A census without its bytes per kind (thousands of entries), as kept in the results. */
+function countsOf({ counts, ms }: HeapCensus): Pick<HeapCensus, 'counts' | 'ms'> {
+  return { counts, ms }
 }
 
 function diff(before: HeapCensus, after: HeapCensus): Record<string, number> {
