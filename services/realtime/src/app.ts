@@ -17,6 +17,7 @@ import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
 import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
+import { createTokenExpiry } from './guards/token-expiry.js'
 import { createAccessRecheck } from './guards/access-recheck.js'
 import { clientAddressOf } from './guards/client-address.js'
 import { createConnectionLimits, type ConnectionLimits } from './guards/connection-limits.js'
@@ -103,6 +104,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
   const streams = createStreamRegistry({ prisma, config, logger, metrics })
   const access = createAccessRecheck({ prisma, intervalMs: config.ACCESS_RECHECK_MS, logger })
+  const expiry = createTokenExpiry()
   const broadcaster = createBroadcaster(io, (type) => metrics.broadcasts.inc({ type }))
   const presence = createSchoolPresence({
     store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId, ttlMs: config.PRESENCE_TTL_MS }),
@@ -123,6 +125,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     allowedOrigins: new Set(allowedOrigins(config.ALLOWED_ORIGINS, config.PUBLIC_URL)),
     clientAddress: clientAddressOf(proxyTrust(config.TRUST_PROXY)),
     access,
+    expiry,
     messagesPerSecond: config.CLIENT_MESSAGES_PER_SECOND,
     presence,
     // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
@@ -160,6 +163,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
       await io.close()
       streams.close()
       access.close()
+      expiry.close()
       // The closed connections' counts reach Redis before the caller closes it.
       await limits.settled()
       limits.close()

@@ -12,7 +12,7 @@ import type { AdapterBridge, PlainMember, PlainMembership } from './adapter-brid
 import type { DashboardAccess } from './handshake.js'
 import type { Transport } from './welcome-messages.js'
 import type { AccessRecheck, Revocable } from '../guards/access-recheck.js'
-import { disarmTokenExpiry, armTokenExpiry, type ExpiringConnection } from '../guards/connection-guards.js'
+import type { ExpiringConnection, TokenExpiry } from '../guards/token-expiry.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
 import type { DashboardStream, StreamSink } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
@@ -26,6 +26,7 @@ export interface ConnectionServices {
   namespace: Namespace
   streams: StreamRegistry
   access: AccessRecheck
+  expiry: Pick<TokenExpiry, 'arm' | 'disarm'>
   presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Client messages allowed per second on one connection. */
   messagesPerSecond: number
@@ -41,7 +42,6 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
   /** Set by open(); a connection is only ever used after it. */
   stream!: DashboardStream
   membership!: PlainMembership
-  expiryTimer: NodeJS.Timeout | undefined
   #windowStart = 0
   #used = 0
   #closed = false
@@ -102,7 +102,7 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
     const { services, access } = this
     this.stream = services.streams.open(access.schoolId, this, this.transport)
     this.membership = services.bridge.join(services.namespace.adapter, this.id, dashboardRoom(access.schoolId), this)
-    armTokenExpiry(this)
+    services.expiry.arm(this)
     services.access.watch(access.schoolId, access.user.id, this)
     services.logger.info({ ...this.logFields(), ...logFields }, 'dashboard connection opened')
     this.send(services.connectionEstablished(access, this.transport))
@@ -131,7 +131,7 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
     if (this.#closed) return
     this.#closed = true
     const { services, access } = this
-    disarmTokenExpiry(this)
+    services.expiry.disarm(this)
     services.access.unwatch(access.schoolId, this)
     this.membership.leave()
     services.streams.remove(this.stream)

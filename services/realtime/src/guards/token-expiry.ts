@@ -1,0 +1,78 @@
+// Ends each dashboard connection when its access token expires. Tokens expire on whole seconds (`exp`),
+// so connections are kept in one bucket per second and one timer per instance checks the buckets every
+// second: a Timeout per connection cost about 200 bytes each (and a timer list per distinct delay).
+
+/** A connection that ends when its token does; it is its own key, so arming keeps no closure per connection. */
+export interface ExpiringConnection {
+  /** The token's `exp`, in seconds since the epoch. */
+  readonly tokenExpiresAt: number | undefined
+  expire(): void
+}
+
+export interface TokenExpiry {
+  /** Calls `connection.expire()` once its token's `exp` has passed (at once if it already has). */
+  arm(connection: ExpiringConnection): void
+  disarm(connection: ExpiringConnection): void
+  /** Checks the buckets now (tests, and the timer). */
+  checkNow(): void
+  /** Connections armed and not yet expired or disarmed. */
+  readonly size: number
+  close(): void
+}
+
+const TICK_MS = 1000
+
+export function createTokenExpiry(options: { tickMs?: number } = {}): TokenExpiry {
+  const bySecond = new Map<number, Set<ExpiringConnection>>()
+  let armed = 0
+  let timer: NodeJS.Timeout | undefined
+
+  const checkNow = () => {
+    const now = Date.now() / 1000
+    for (const [second, connections] of bySecond) {
+      if (second > now) continue
+      bySecond.delete(second)
+      armed -= connections.size
+      for (const connection of connections) connection.expire()
+    }
+    if (bySecond.size === 0 && timer) {
+      clearInterval(timer)
+      timer = undefined
+    }
+  }
+
+  return {
+    arm(connection) {
+      const exp = connection.tokenExpiresAt
+      if (exp === undefined) return
+      if (exp * 1000 <= Date.now()) return connection.expire()
+      let bucket = bySecond.get(exp)
+      if (!bucket) bySecond.set(exp, (bucket = new Set()))
+      if (bucket.has(connection)) return
+      bucket.add(connection)
+      armed += 1
+      if (!timer) {
+        timer = setInterval(checkNow, options.tickMs ?? TICK_MS)
+        timer.unref()
+      }
+    },
+    disarm(connection) {
+      const exp = connection.tokenExpiresAt
+      if (exp === undefined) return
+      const bucket = bySecond.get(exp)
+      if (!bucket?.delete(connection)) return
+      armed -= 1
+      if (bucket.size === 0) bySecond.delete(exp)
+    },
+    checkNow,
+    get size() {
+      return armed
+    },
+    close() {
+      clearInterval(timer)
+      timer = undefined
+      bySecond.clear()
+      armed = 0
+    },
+  }
+}
