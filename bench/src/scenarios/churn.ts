@@ -10,7 +10,7 @@ import { startDashboardServer, type DashboardServerKind } from '../harness/dashb
 import type { HeapPoint } from '../charts/churn-chart.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { runAtRate } from '../harness/paced-load.js'
-import { waitForQuiet, type HeapCensus, type PinnedProcess } from '../harness/pinned-process.js'
+import { flushAfterCensus, FLUSH_GCS_AFTER_CENSUS, waitForQuiet, type HeapCensus, type PinnedProcess } from '../harness/pinned-process.js'
 import { heapGrowth } from '../probes/heap-census.js'
 import type { Arm, ArmRun, BenchOptions, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 
@@ -40,12 +40,6 @@ function params(options: BenchOptions): ChurnParams {
   return options.clients ? { ...p, steady: options.clients } : p
 }
 
-/**
- * Full GCs (two per probe) run after each census. A heap snapshot makes V8 attach source positions to all
- * bytecode (+24 MiB in an idle realtime service), which stays until that bytecode is flushed for disuse,
- * about 16 full GCs later: without these the census would inflate the next heap sample.
- */
-const FLUSH_PROBES_AFTER_CENSUS = 9
 
 /** Connects one churning client per tick and, once the pool is full, disconnects the oldest (clean and abrupt in turn). */
 async function churn(fleet: DashboardFleet, p: ChurnParams, seconds: number, total: number): Promise<{ connects: number; failed: number; wallMs: number }> {
@@ -75,7 +69,7 @@ function churnArm(name: string, transport: FleetTransport, kind: DashboardServer
       }
       const census = async (moreSamplesFollow: boolean) => {
         const counted = await server.census(CENSUS_NAMES)
-        if (moreSamplesFollow) for (let probe = 0; probe < FLUSH_PROBES_AFTER_CENSUS; probe++) await server.probe({ gc: true })
+        if (moreSamplesFollow) await flushAfterCensus(server)
         return counted
       }
       const settled = async () => {
@@ -196,7 +190,7 @@ export const churnScenario: Scenario = {
         notes: [
           '"start" is the post-GC heap once the steady connections have joined, before any churn; soakVsStart compares the heap after the soak (churners gone, steady still connected) with it.',
           '"empty" is the post-GC heap of the server after a warm-up churn, before the steady connections join; leaveVsEmpty compares the heap after everyone left with it.',
-          `After each census the server runs ${FLUSH_PROBES_AFTER_CENSUS * 2} full GCs, so that the source positions a heap snapshot attaches to bytecode are flushed before the next heap sample.`,
+          `After each census the server runs ${FLUSH_GCS_AFTER_CENSUS} full GCs, so that the source positions a heap snapshot attaches to bytecode are flushed before the next heap sample.`,
           `Retained objects: a heap snapshot in the server (the probe) counts ${CENSUS_NAMES.join(', ')} by constructor name; retained = after everyone left - empty. Socket also counts database and Redis connections, so it is reported but not a target.`,
           `Churning clients connect at ${p.churnPerSecond}/s; once ${p.churnPool} are connected each connect is paired with the oldest one leaving, alternately with a clean close and an abrupt drop. Half of the steady clients leave cleanly, half abruptly.`,
           'The bare ws arm is the reference: the same run against a server that keeps only a Set of sockets.',
