@@ -23,6 +23,28 @@ async function append(schoolId: number, type: string, payload: object) {
   return prisma.$transaction((tx) => appendDomainEvent(tx, { schoolId, type, actorId: null, payload: payload as never }))
 }
 
+/**
+ * Locks the school's projection row in a transaction of its own; the returned function makes that
+ * transaction store `counters` (and a new version) and commit, and resolves once it has.
+ */
+async function holdProjectionRow(schoolId: number, counters: { students?: number; classes?: number }): Promise<() => Promise<void>> {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let locked!: () => void
+  const rowLocked = new Promise<void>((resolve) => (locked = resolve))
+  const writer = prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM school_dashboard_projections WHERE school_id = ${schoolId} FOR UPDATE`
+    locked()
+    await released
+    await tx.schoolDashboardProjection.update({ where: { schoolId }, data: { ...counters, version: { increment: 1 } } })
+  })
+  await rowLocked
+  return async () => {
+    release()
+    await writer
+  }
+}
+
 t.test('applies every pending event of the log, in order, exactly once', async (t) => {
   const schoolId = await newSchool(prisma)
   await append(schoolId, 'invitation.created', invitation(1, 'pending'))
@@ -62,22 +84,11 @@ t.test('an advance that read before another write is redone from that write, nev
   while ((await advanceProjection(prisma, schoolId))?.applied.length);
   await append(schoolId, 'invitation.created', invitation(1, 'pending'))
   // A writer holding the row, as a rebuild does, that will store corrected counters at the same last_seq.
-  let release!: () => void
-  const released = new Promise<void>((resolve) => (release = resolve))
-  let locked!: () => void
-  const rowLocked = new Promise<void>((resolve) => (locked = resolve))
-  const writer = prisma.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT 1 FROM school_dashboard_projections WHERE school_id = ${schoolId} FOR UPDATE`
-    locked()
-    await released
-    await tx.schoolDashboardProjection.update({ where: { schoolId }, data: { students: 40, version: { increment: 1 } } })
-  })
-  await rowLocked
+  const writeHeld = await holdProjectionRow(schoolId, { students: 40 })
   const advancing = advanceProjection(prisma, schoolId)
   // The advance has read the old version and waits for the row with its compare-and-set.
   await waitUntilBlockedOnLock(prisma, 'FOR UPDATE OF p')
-  release()
-  await writer
+  await writeHeld()
   const result = await advancing
   t.same(result?.applied.map((e) => e.seq), [2], 'the event is applied once, after the retry')
   t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, students: 40, pendingInvitations: 1 }, lastSeq: 2 }, "on the other writer's counters")
@@ -156,21 +167,10 @@ t.test('in a batch, only the school another write came first to is folded again'
   await advanceProjections(prisma, [quiet, contested])
   await append(quiet, 'invitation.created', invitation(1, 'pending'))
   await append(contested, 'invitation.created', invitation(1, 'pending'))
-  let release!: () => void
-  const released = new Promise<void>((resolve) => (release = resolve))
-  let locked!: () => void
-  const rowLocked = new Promise<void>((resolve) => (locked = resolve))
-  const writer = prisma.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT 1 FROM school_dashboard_projections WHERE school_id = ${contested} FOR UPDATE`
-    locked()
-    await released
-    await tx.schoolDashboardProjection.update({ where: { schoolId: contested }, data: { classes: 7, version: { increment: 1 } } })
-  })
-  await rowLocked
+  const writeHeld = await holdProjectionRow(contested, { classes: 7 })
   const advancing = advanceProjections(prisma, [quiet, contested])
   await waitUntilBlockedOnLock(prisma, 'FOR UPDATE OF p')
-  release()
-  await writer
+  await writeHeld()
   const advanced = await advancing
   t.same(advanced.get(quiet)?.applied.map((e) => e.seq), [2])
   t.same(advanced.get(contested)?.applied.map((e) => e.seq), [2])

@@ -1,6 +1,6 @@
 // The token-expiry buckets: a connection is expired once its token's exp has passed, never before, and
 // never once disarmed; the instance's one timer runs only while something is armed.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createTokenExpiry, type ExpiringConnection } from '../../src/guards/token-expiry.js'
 
 function connection(tokenExpiresAt: number | undefined) {
@@ -11,9 +11,15 @@ function connection(tokenExpiresAt: number | undefined) {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-t.test('expires a connection once its exp has passed, and not before', async (t) => {
-  const expiry = createTokenExpiry()
+/** An expiry check that the test closes when it ends. */
+function startExpiry(t: Test, options: { tickMs?: number } = {}) {
+  const expiry = createTokenExpiry(options)
   t.teardown(() => expiry.close())
+  return expiry
+}
+
+t.test('expires a connection once its exp has passed, and not before', async (t) => {
+  const expiry = startExpiry(t)
   const later = connection(nowSeconds() + 3600)
   const past = connection(nowSeconds() - 1)
   expiry.arm(later)
@@ -25,8 +31,7 @@ t.test('expires a connection once its exp has passed, and not before', async (t)
 })
 
 t.test('the timer expires connections whose second has come, each once', async (t) => {
-  const expiry = createTokenExpiry({ tickMs: 20 })
-  t.teardown(() => expiry.close())
+  const expiry = startExpiry(t, { tickMs: 20 })
   const exp = nowSeconds() + 1
   const a = connection(exp)
   const b = connection(exp)
@@ -49,8 +54,7 @@ t.test('the timer expires connections whose second has come, each once', async (
 })
 
 t.test('a disarmed connection is never expired, and a token without exp is not armed', async (t) => {
-  const expiry = createTokenExpiry()
-  t.teardown(() => expiry.close())
+  const expiry = startExpiry(t)
   const exp = nowSeconds() + 1
   const gone = connection(exp)
   const forever = connection(undefined)
