@@ -109,17 +109,7 @@ function noopArm(world: BenchWorld, concurrency: number, events: number): Arm {
       const name = `bench-noop-${concurrency}-${round}`
       const queue = new Queue<SchoolEventJob>(name, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
       await queue.pause()
-      const occurredAt = new Date().toISOString()
-      await queue.addBulk(
-        Array.from({ length: events }, (_, seq) => {
-          const eventId = randomUUID()
-          return {
-            name: 'student.registered',
-            data: { eventId, schoolId: world.fixture.schoolA.id, seq, type: 'student.registered', occurredAt },
-            opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: eventId },
-          }
-        }),
-      )
+      await queue.addBulk(noopJobs(world, events))
       const worker = await startPinned('noop-worker', benchScript('servers/noop-worker.js'), {
         REDIS_URL: world.redisUrl,
         REDIS_PREFIX: world.redisPrefix,
@@ -137,6 +127,67 @@ function noopArm(world: BenchWorld, concurrency: number, events: number): Arm {
   }
 }
 
+type JobToAdd = { name: string; data: SchoolEventJob; opts: JobsOptions }
+
+/**
+ * Adds `jobs` to `queue` at `perSecond` (a worker is taking them) and reads each one's wait from BullMQ's
+ * own record: `timestamp` (added) to `processedOn` (taken). The first `warmup` jobs are not counted.
+ */
+async function pacedWaits(queue: Queue, jobs: JobToAdd[], perSecond: number, warmup: number) {
+  const cpu = startCpuWindow()
+  const outcome = await runAtRate(perSecond, jobs.length / perSecond, (index) => queue.add(jobs[index]!.name, jobs[index]!.data, jobs[index]!.opts))
+  const generatorCpu = cpu().share
+  await waitForQueueDrained(queue, 60_000, 5)
+  const measured = new Set(jobs.slice(warmup).map((job) => job.opts.jobId))
+  const done = (await queue.getJobs(['completed'], 0, -1)).filter((job) => measured.has(job.id))
+  const waits = done.map((job) => (job.processedOn ?? Number.NaN) - job.timestamp)
+  return {
+    metrics: {
+      perSecond,
+      concurrency: DEFAULT_CONCURRENCY,
+      jobs: done.length,
+      failedAdds: outcome.results.filter((result) => result.status === 'rejected').length,
+      waitP50Ms: percentile(waits, 50),
+      waitP99Ms: percentile(waits, 99),
+      waitMaxMs: Math.max(...waits),
+    },
+    generatorCpu,
+  }
+}
+
+/** The no-op jobs of one school, as the baseline arms add them. */
+function noopJobs(world: BenchWorld, count: number): JobToAdd[] {
+  const occurredAt = new Date().toISOString()
+  return Array.from({ length: count }, (_, seq) => {
+    const eventId = randomUUID()
+    return {
+      name: 'student.registered',
+      data: { eventId, schoolId: world.fixture.schoolA.id, seq, type: 'student.registered', occurredAt },
+      opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: eventId },
+    }
+  })
+}
+
+/** The baseline of the queue wait: the same paced adds to a BullMQ worker whose jobs do nothing. */
+async function noopQueueWait(world: BenchWorld, round: number, perSecond: number, seconds: number) {
+  const name = `bench-noop-wait-${round}`
+  const queue = new Queue<SchoolEventJob>(name, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
+  const worker = await startPinned('noop-worker', benchScript('servers/noop-worker.js'), {
+    REDIS_URL: world.redisUrl,
+    REDIS_PREFIX: world.redisPrefix,
+    QUEUE_NAME: name,
+    CONCURRENCY: String(DEFAULT_CONCURRENCY),
+  })
+  try {
+    const warmup = Math.round(perSecond * WAIT_WARMUP_SECONDS)
+    return await pacedWaits(queue, noopJobs(world, warmup + Math.round(perSecond * seconds)), perSecond, warmup)
+  } finally {
+    await worker.stop()
+    await queue.obliterate({ force: true })
+    await queue.close()
+  }
+}
+
 /**
  * Jobs arrive at `perSecond` while the worker runs at its default concurrency; the wait of each job is
  * BullMQ's own record of it: from `timestamp` (added) to `processedOn` (taken by the worker). The events
@@ -150,29 +201,10 @@ async function queueWait(world: BenchWorld, api: PinnedProcess, queue: Queue, wo
     const warmup = Math.round(perSecond * WAIT_WARMUP_SECONDS)
     await createEvents(world, api, workload, warmup + Math.round(perSecond * seconds))
     const jobs = (await queue.getJobs(['wait'], 0, -1)).sort((a, b) => a.timestamp - b.timestamp)
-    const toAdd = jobs.map((job) => ({ name: job.name, data: job.data as SchoolEventJob, opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: job.id } as JobsOptions }))
+    const toAdd: JobToAdd[] = jobs.map((job) => ({ name: job.name, data: job.data as SchoolEventJob, opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: job.id } }))
     await queue.drain()
     await queue.resume()
-    const cpu = startCpuWindow()
-    const outcome = await runAtRate(perSecond, toAdd.length / perSecond, (index) => queue.add(toAdd[index]!.name, toAdd[index]!.data, toAdd[index]!.opts))
-    const generatorCpu = cpu().share
-    await waitForQueueDrained(queue, 60_000, 5)
-    const measured = new Set(toAdd.slice(warmup).map((job) => job.opts.jobId))
-    const done = (await queue.getJobs(['completed'], 0, -1)).filter((job) => measured.has(job.id))
-    const waits = done.map((job) => (job.processedOn ?? Number.NaN) - job.timestamp)
-    const failedAdds = outcome.results.filter((result) => result.status === 'rejected').length
-    return {
-      metrics: {
-        perSecond,
-        concurrency: DEFAULT_CONCURRENCY,
-        jobs: done.length,
-        failedAdds,
-        waitP50Ms: percentile(waits, 50),
-        waitP99Ms: percentile(waits, 99),
-        waitMaxMs: Math.max(...waits),
-      },
-      generatorCpu,
-    }
+    return await pacedWaits(queue, toAdd, perSecond, warmup)
   } finally {
     await realtime.stop()
   }
@@ -214,7 +246,10 @@ export const queueScenario: Scenario = {
       const halfPeak = Math.max(1, Math.round(armMedian(spreadAtDefault, 'realtime worker', 'eventsPerSecond') / 2))
       const waitGroup = await runAlternating(
         `queue wait at half of the spread peak (${halfPeak} events/s, concurrency ${DEFAULT_CONCURRENCY}, ${p.waitSeconds} s after ${WAIT_WARMUP_SECONDS} s of warm-up)`,
-        [{ name: 'realtime worker', measure: () => queueWait(world, api, queue, workloads[1]!, halfPeak, p.waitSeconds) }],
+        [
+          { name: 'realtime worker', measure: () => queueWait(world, api, queue, workloads[1]!, halfPeak, p.waitSeconds) },
+          { name: 'bullmq no-op', measure: (round) => noopQueueWait(world, round, halfPeak, p.waitSeconds) },
+        ],
         options.rounds,
       )
       groups.push(waitGroup)
@@ -231,7 +266,7 @@ export const queueScenario: Scenario = {
           'Realtime jobs point at real events (student registrations through the API); no dashboard client is connected, so the broadcast has no local receivers.',
           '"one school": a burst in one school, where one projection pass applies up to 500 events and the jobs after it find their seq applied. "spread": one event per school in turn, so a pass can only batch the jobs the worker has in hand together (up to its concurrency, 64 schools per pass).',
           'workerCpu is the share of its core the worker process used while draining.',
-          'Queue wait: BullMQ records when a job was added (timestamp) and taken (processedOn). The events are registered through the API first (queue paused), then their jobs are added again at half of the spread peak at the default concurrency; the first 2 s of jobs are warm-up and not counted.',
+          'Queue wait: BullMQ records when a job was added (timestamp) and taken (processedOn). The events are registered through the API first (queue paused), then their jobs are added again at half of the spread peak at the default concurrency; the first 2 s of jobs are warm-up and not counted. Baseline: the same paced adds to a BullMQ worker whose jobs do nothing, at the same concurrency.',
         ],
       }
     } finally {
