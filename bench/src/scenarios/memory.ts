@@ -5,7 +5,7 @@ import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harne
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { startDashboardServer, type DashboardServerKind } from '../harness/dashboard-server.js'
-import { flushAfterCensus } from '../harness/pinned-process.js'
+import { waitForQuiet } from '../harness/pinned-process.js'
 import { connectionsWithinDescriptors } from '../harness/pinning.js'
 import { heapGrowth } from '../probes/heap-census.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
@@ -51,8 +51,6 @@ function memoryArm(name: string, transport: FleetTransport, server: DashboardSer
         // Warm-up: one step's worth of connections opened and closed first, so lazily built state is in place.
         await fleet.grow(Math.min(p.step, 100), p.connections)
         await fleet.close()
-        const emptyCensus = await process.census([])
-        await flushAfterCensus(process)
         const base = await process.probe({ gc: true })
         const samples: MemorySample[] = [{ connections: 0, heapUsed: base.heapUsed, rss: base.rss }]
         while (fleet.size < p.connections) {
@@ -64,9 +62,15 @@ function memoryArm(name: string, transport: FleetTransport, server: DashboardSer
           )
         }
         const last = samples.at(-1)!
-        // Where the bytes per connection are: the kinds of heap node that grew most from empty to full.
+        // Where the bytes per connection are: the kinds of heap node that shrank most when everyone left.
+        // Both censuses come after the samples: a heap snapshot attaches source positions to all bytecode
+        // (+25 MiB here) and leaves malloc'd memory in RSS, which no number of full GCs reliably takes
+        // back (a census before the ramp once inflated the empty sample from 35.5 to 60.6 MiB).
         const fullCensus = await process.census([])
-        const growth = heapGrowth(emptyCensus.bytes, fullCensus.bytes, 15).map(({ kind, bytes }) => ({ kind, bytesPerConnection: Math.round(bytes / last.connections) }))
+        await fleet.close()
+        await waitForQuiet(process)
+        const leftCensus = await process.census([])
+        const growth = heapGrowth(leftCensus.bytes, fullCensus.bytes, 15).map(({ kind, bytes }) => ({ kind, bytesPerConnection: Math.round(bytes / last.connections) }))
         return {
           metrics: {
             connections: last.connections,
@@ -115,7 +119,7 @@ export const memoryScenario: Scenario = {
         notes: [
           'A fresh server per arm and round; per-connection figures are (last sample - empty server) / connections, both after gc().',
           'The server is sampled through a preloaded probe (node --expose-gc --import probes/process-probe.js); the services are unchanged.',
-          'heapGrowthPerConnection (JSON detail): the kinds of heap node (constructor or type) whose self bytes grew most from the empty server to the last step, per connection, from two heap snapshots (the first followed by full GCs that flush what a snapshot adds).',
+          'heapGrowthPerConnection (JSON detail): the kinds of heap node (constructor or type) whose self bytes were larger at the last step than once everyone had left, per connection, from two heap snapshots taken after the samples.',
           'The bare ws baseline accepts any upgrade without authentication and keeps only a Set of sockets.',
           ...(p.requestedConnections
             ? [`Capped at ${p.connections} of the ${p.requestedConnections} connections asked for: the descriptor limit is ${p.descriptorLimit} and could not be raised (prlimit needs CAP_SYS_RESOURCE above the hard limit).`]
