@@ -134,6 +134,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+// A failure no scenario awaited would otherwise end the process before its worlds are removed (a throwaway
+// database and Redis keys left behind, as a latency run once did).
+process.once('unhandledRejection', (error) => {
+  console.error('[bench] unhandled rejection:', error)
+  void closeOpenWorlds().finally(() => process.exit(1))
+})
+
 main().then(
   // Open handles (keep-alive agents, client sockets being torn down) must not keep a finished run alive.
   () => process.exit(0),
