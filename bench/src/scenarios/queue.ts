@@ -102,28 +102,51 @@ function realtimeWorkerArm(world: BenchWorld, api: PinnedProcess, queue: Queue, 
   }
 }
 
+/**
+ * A queue of its own, prepared by `prepare`, with the no-op worker then taking its jobs; the worker and the
+ * queue are removed once `use` is done.
+ */
+async function withNoopQueue<T>(
+  world: BenchWorld,
+  name: string,
+  concurrency: number,
+  prepare: (queue: Queue) => Promise<unknown>,
+  use: (queue: Queue, worker: PinnedProcess) => Promise<T>,
+): Promise<T> {
+  const queue = new Queue<SchoolEventJob>(name, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
+  try {
+    await prepare(queue)
+    const worker = await startPinned('noop-worker', benchScript('servers/noop-worker.js'), {
+      REDIS_URL: world.redisUrl,
+      REDIS_PREFIX: world.redisPrefix,
+      QUEUE_NAME: name,
+      CONCURRENCY: String(concurrency),
+    })
+    try {
+      return await use(queue, worker)
+    } finally {
+      await worker.stop()
+    }
+  } finally {
+    await queue.obliterate({ force: true })
+    await queue.close()
+  }
+}
+
 function noopArm(world: BenchWorld, concurrency: number, events: number): Arm {
   return {
     name: 'bullmq no-op',
-    async measure(round) {
-      const name = `bench-noop-${concurrency}-${round}`
-      const queue = new Queue<SchoolEventJob>(name, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
-      await queue.pause()
-      await queue.addBulk(noopJobs(world, events))
-      const worker = await startPinned('noop-worker', benchScript('servers/noop-worker.js'), {
-        REDIS_URL: world.redisUrl,
-        REDIS_PREFIX: world.redisPrefix,
-        QUEUE_NAME: name,
-        CONCURRENCY: String(concurrency),
-      })
-      try {
-        return await drainTimed(queue, worker, events)
-      } finally {
-        await worker.stop()
-        await queue.obliterate({ force: true })
-        await queue.close()
-      }
-    },
+    measure: (round) =>
+      withNoopQueue(
+        world,
+        `bench-noop-${concurrency}-${round}`,
+        concurrency,
+        async (queue) => {
+          await queue.pause()
+          await queue.addBulk(noopJobs(world, events))
+        },
+        (queue, worker) => drainTimed(queue, worker, events),
+      ),
   }
 }
 
@@ -169,23 +192,10 @@ function noopJobs(world: BenchWorld, count: number): JobToAdd[] {
 }
 
 /** The baseline of the queue wait: the same paced adds to a BullMQ worker whose jobs do nothing. */
-async function noopQueueWait(world: BenchWorld, round: number, perSecond: number, seconds: number) {
-  const name = `bench-noop-wait-${round}`
-  const queue = new Queue<SchoolEventJob>(name, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
-  const worker = await startPinned('noop-worker', benchScript('servers/noop-worker.js'), {
-    REDIS_URL: world.redisUrl,
-    REDIS_PREFIX: world.redisPrefix,
-    QUEUE_NAME: name,
-    CONCURRENCY: String(DEFAULT_CONCURRENCY),
-  })
-  try {
-    const warmup = Math.round(perSecond * WAIT_WARMUP_SECONDS)
-    return await pacedWaits(queue, noopJobs(world, warmup + Math.round(perSecond * seconds)), perSecond, warmup)
-  } finally {
-    await worker.stop()
-    await queue.obliterate({ force: true })
-    await queue.close()
-  }
+function noopQueueWait(world: BenchWorld, round: number, perSecond: number, seconds: number) {
+  const warmup = Math.round(perSecond * WAIT_WARMUP_SECONDS)
+  const jobs = noopJobs(world, warmup + Math.round(perSecond * seconds))
+  return withNoopQueue(world, `bench-noop-wait-${round}`, DEFAULT_CONCURRENCY, async () => {}, (queue) => pacedWaits(queue, jobs, perSecond, warmup))
 }
 
 /**
