@@ -45,6 +45,12 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
 
   const appliedThrough = (schoolId: number) => applied.get(schoolId) ?? 0
 
+  /** The answer to a request for an event this instance has already seen applied; undefined otherwise. */
+  const seenApplied = (schoolId: number, seq: number | undefined): PassSummary | undefined => {
+    const through = appliedThrough(schoolId)
+    return seq !== undefined && seq <= through ? { lastSeq: through, applied: 0, deadLettered: 0 } : undefined
+  }
+
   const answer = (waiters: Waiter[], result: ProjectionAdvance | undefined) => {
     waiters.forEach((waiter, index) => {
       if (!result) return waiter.resolve(null)
@@ -81,12 +87,15 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
       if (inFlight.has(schoolId)) continue
       waiting.delete(schoolId)
       // Requests for events the last pass already covered need no new one.
-      const through = appliedThrough(schoolId)
-      const covered = waiters.filter((w) => w.seq !== undefined && w.seq <= through)
-      for (const waiter of covered) waiter.resolve({ lastSeq: through, applied: 0, deadLettered: 0 })
-      if (covered.length === waiters.length) continue
+      const open: Waiter[] = []
+      for (const waiter of waiters) {
+        const seen = seenApplied(schoolId, waiter.seq)
+        if (seen) waiter.resolve(seen)
+        else open.push(waiter)
+      }
+      if (open.length === 0) continue
       inFlight.add(schoolId)
-      batch.set(schoolId, covered.length === 0 ? waiters : waiters.filter((w) => !covered.includes(w)))
+      batch.set(schoolId, open)
       if (batch.size === options.maxSchoolsPerPass) {
         void runPass(batch)
         batch = new Map()
@@ -104,9 +113,8 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
   return {
     appliedThrough,
     request(schoolId, seq) {
-      if (seq !== undefined && seq <= appliedThrough(schoolId)) {
-        return Promise.resolve({ lastSeq: appliedThrough(schoolId), applied: 0, deadLettered: 0 })
-      }
+      const seen = seenApplied(schoolId, seq)
+      if (seen) return Promise.resolve(seen)
       return new Promise((resolve, reject) => {
         const waiters = waiting.get(schoolId)
         if (waiters) waiters.push({ seq, resolve, reject })

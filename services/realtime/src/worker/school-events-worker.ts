@@ -13,8 +13,6 @@ import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/me
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 import { createProjectionPasses, type PassSummary } from './projection-passes.js'
 
-export type { PassSummary }
-
 /** Schools advanced by one pass at most: bounds the size of its two statements. */
 const MAX_SCHOOLS_PER_PASS = 64
 
