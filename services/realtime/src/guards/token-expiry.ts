@@ -24,7 +24,6 @@ const TICK_MS = 1000
 
 export function createTokenExpiry(options: { tickMs?: number } = {}): TokenExpiry {
   const bySecond = new Map<number, Set<ExpiringConnection>>()
-  let armed = 0
   let timer: NodeJS.Timeout | undefined
 
   const checkNow = () => {
@@ -32,7 +31,6 @@ export function createTokenExpiry(options: { tickMs?: number } = {}): TokenExpir
     for (const [second, connections] of bySecond) {
       if (second > now) continue
       bySecond.delete(second)
-      armed -= connections.size
       for (const connection of connections) connection.expire()
     }
     if (bySecond.size === 0 && timer) {
@@ -48,9 +46,7 @@ export function createTokenExpiry(options: { tickMs?: number } = {}): TokenExpir
       if (exp * 1000 <= Date.now()) return connection.expire()
       let bucket = bySecond.get(exp)
       if (!bucket) bySecond.set(exp, (bucket = new Set()))
-      if (bucket.has(connection)) return
       bucket.add(connection)
-      armed += 1
       if (!timer) {
         timer = setInterval(checkNow, options.tickMs ?? TICK_MS)
         timer.unref()
@@ -61,18 +57,18 @@ export function createTokenExpiry(options: { tickMs?: number } = {}): TokenExpir
       if (exp === undefined) return
       const bucket = bySecond.get(exp)
       if (!bucket?.delete(connection)) return
-      armed -= 1
       if (bucket.size === 0) bySecond.delete(exp)
     },
     checkNow,
     get size() {
+      let armed = 0
+      for (const connections of bySecond.values()) armed += connections.size
       return armed
     },
     close() {
       clearInterval(timer)
       timer = undefined
       bySecond.clear()
-      armed = 0
     },
   }
 }
