@@ -16,3 +16,10 @@ export {
   type ProjectionState,
   type RebuiltProjection,
 } from './projection.js'
+export {
+  LOOKBACK_MS,
+  projectionsChangedSince,
+  schoolsBehindRecentEvents,
+  type ChangedProjections,
+  type LaggingSchools,
+} from './recent-changes.js'

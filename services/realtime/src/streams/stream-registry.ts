@@ -1,9 +1,11 @@
 // Every dashboard stream of this instance, by school, with the source they sync from and the periodic
-// reconciliation that catches up a connection whose broadcast was lost (e.g. during a Redis outage).
+// reconciliation that catches up a connection whose broadcast was lost (a Redis outage, a worker killed
+// between its commit and its publish). Each pass reads only the projections written since the previous
+// one, so its cost follows the events, not the number of schools or connections held here.
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { eventsSince, readProjection } from '@school/dashboard'
+import { eventsSince, projectionsChangedSince, readProjection } from '@school/dashboard'
 import { DashboardStream, type StreamOptions, type StreamSink, type StreamSource } from './dashboard-stream.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 
@@ -12,7 +14,7 @@ export type StreamTransport = 'websocket' | 'socket.io'
 export interface StreamRegistry {
   open(schoolId: number, sink: StreamSink, transport: StreamTransport): DashboardStream
   remove(stream: DashboardStream): void
-  /** Compares every local stream with its school's projection now; resolves once the catch-ups are sent. */
+  /** Runs one reconciliation pass now; resolves once its catch-ups are sent (tests, and the timer). */
   reconcileNow(): Promise<void>
   readonly size: number
   /** Schools with at least one stream here. */
@@ -40,33 +42,46 @@ export function createStreamRegistry(deps: {
   const { prisma, config, logger, metrics } = deps
   const source = createStreamSource(prisma)
   const bySchool = new Map<number, Set<DashboardStream>>()
-  // Where each stream stood at the previous tick: one that is behind and has not moved since is stuck,
-  // while one that moved is probably receiving the broadcasts it lacks right now.
-  const seenAt = new WeakMap<DashboardStream, number>()
   let size = 0
+  /** Where the next pass starts reading; null while nothing is watched here. */
+  let since: Date | null = null
+  /**
+   * Schools whose projection the previous pass found ahead of some local stream, and how far: a stream still
+   * behind that a pass later had a whole interval to receive the broadcast, so it is caught up from the log.
+   */
+  let behind = new Map<number, number>()
 
-  const reconcileNow = async (onlyStuck = false): Promise<void> => {
-    if (bySchool.size === 0) return
-    const ids = [...bySchool.keys()]
-    const rows = await prisma.schoolDashboardProjection.findMany({
-      where: { schoolId: { in: ids } },
-      select: { schoolId: true, lastSeq: true },
-    })
+  const isBehind = (stream: DashboardStream, lastSeq: number) => stream.lastEventSeq < lastSeq || stream.lastMetricsSeq < lastSeq
+
+  const reconcileNow = async (): Promise<void> => {
+    if (bySchool.size === 0) {
+      since = null
+      behind = new Map()
+      return
+    }
+    const { nextSince, changed } = await projectionsChangedSince(prisma, since)
+    since = nextSince
     const pending: Array<Promise<void>> = []
-    for (const { schoolId, lastSeq } of rows) {
+    for (const [schoolId, lastSeq] of behind) {
       for (const stream of bySchool.get(schoolId) ?? []) {
-        const previous = seenAt.get(stream)
-        seenAt.set(stream, stream.lastEventSeq)
-        if (onlyStuck && previous !== stream.lastEventSeq) continue
-        const caughtUp = stream.reconcile(lastSeq)
+        const caughtUp = isBehind(stream, lastSeq) ? stream.reconcile(lastSeq) : undefined
         if (caughtUp) pending.push(caughtUp)
+      }
+    }
+    behind = new Map()
+    for (const { schoolId, lastSeq } of changed) {
+      for (const stream of bySchool.get(schoolId) ?? []) {
+        if (!isBehind(stream, lastSeq)) continue
+        behind.set(schoolId, lastSeq)
+        break
       }
     }
     await Promise.all(pending)
   }
 
+  let running: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
-    reconcileNow(true).catch((error: unknown) => logger.warn({ err: error }, 'stream reconciliation failed'))
+    running = running.then(reconcileNow).catch((error: unknown) => logger.warn({ err: error }, 'stream reconciliation failed'))
   }, config.RECONCILE_INTERVAL_MS)
   timer.unref()
 
@@ -112,7 +127,7 @@ export function createStreamRegistry(deps: {
       size -= 1
       if (streams.size === 0) bySchool.delete(stream.schoolId)
     },
-    reconcileNow: () => reconcileNow(false),
+    reconcileNow,
     get size() {
       return size
     },

@@ -6,7 +6,7 @@ import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { advanceProjections, eventMessages, metricsMessage, type ProjectionAdvance } from '@school/dashboard'
+import { advanceProjections, eventMessages, metricsMessage, schoolsBehindRecentEvents, type ProjectionAdvance } from '@school/dashboard'
 import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
 import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/metrics-coalescer.js'
@@ -52,8 +52,13 @@ export interface SchoolEventsProcessor {
    * forward, so a job for an event at or below it has been applied, whoever applied it.
    */
   appliedThrough(schoolId: number): number
-  /** Brings every school whose projection lags its log up to date (on start-up, after a crash). */
+  /** Brings every school whose projection lags its log up to date (on start-up, after a crash): reads every school. */
   catchUpAll(): Promise<number>
+  /**
+   * Brings up to date the schools with an event enqueued since the previous call, at least `graceMs` ago,
+   * that their projection lacks (its job was lost): reads only the recent events, through an index.
+   */
+  catchUpRecent(graceMs: number): Promise<number>
   readonly metrics: MetricsCoalescer
 }
 
@@ -103,10 +108,20 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
     }
   }
 
+  /** Where the next catchUpRecent() starts reading. */
+  let recentSince: Date | null = null
+
   return {
     advance,
     appliedThrough: passes.appliedThrough,
     metrics,
+    async catchUpRecent(graceMs) {
+      const { nextSince, schoolIds } = await schoolsBehindRecentEvents(prisma, recentSince, graceMs)
+      await Promise.all(schoolIds.map((schoolId) => advance(schoolId)))
+      // Only once they are caught up: a pass that failed is read again by the next one.
+      recentSince = nextSince
+      return schoolIds.length
+    },
     async catchUpAll() {
       const lagging = await prisma.$queryRaw<Array<{ id: number }>>`
         SELECT s.id FROM schools s LEFT JOIN school_dashboard_projections p ON p.school_id = s.id
@@ -161,11 +176,12 @@ export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): SchoolEve
     queueCounts: () => queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed'),
   })
   // Jobs can be lost while their events are safe in the log (Redis restarted empty after accepting them):
-  // a periodic pass applies whatever the projections lack, so a quiet school does not stay stale.
+  // a periodic pass applies what the projections lack of the events enqueued since the previous pass at
+  // least one interval ago, so a quiet school does not stay stale. It reads recent events only.
   let catchingUp: Promise<unknown> = Promise.resolve()
   const catchUpTimer = setInterval(() => {
     catchingUp = catchingUp
-      .then(() => processor.catchUpAll())
+      .then(() => processor.catchUpRecent(deps.config.CATCH_UP_INTERVAL_MS))
       .then((schools) => {
         if (schools > 0) logger.info({ schools }, 'projections caught up with the event log')
       })
