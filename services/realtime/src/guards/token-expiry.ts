@@ -25,14 +25,27 @@ const TICK_MS = 1000
 export function createTokenExpiry(options: { tickMs?: number } = {}): TokenExpiry {
   const bySecond = new Map<number, Set<ExpiringConnection>>()
   let timer: NodeJS.Timeout | undefined
+  /** Every bucket up to this second has been expired: a tick looks only at the seconds since (O(1) per tick). */
+  let checkedThrough = Math.floor(Date.now() / 1000)
+
+  const expireBucket = (second: number) => {
+    const connections = bySecond.get(second)
+    if (!connections) return
+    bySecond.delete(second)
+    for (const connection of connections) connection.expire()
+  }
 
   const checkNow = () => {
-    const now = Date.now() / 1000
-    for (const [second, connections] of bySecond) {
-      if (second > now) continue
-      bySecond.delete(second)
-      for (const connection of connections) connection.expire()
+    const due = Math.floor(Date.now() / 1000)
+    // The wall clock went back: the seconds between were already expired.
+    if (due < checkedThrough) checkedThrough = due
+    if (due - checkedThrough > bySecond.size) {
+      // A long gap (the timer was off while nothing was armed): fewer buckets than seconds to look at.
+      for (const second of [...bySecond.keys()]) if (second <= due) expireBucket(second)
+    } else {
+      for (let second = checkedThrough + 1; second <= due; second += 1) expireBucket(second)
     }
+    checkedThrough = due
     if (bySecond.size === 0 && timer) {
       clearInterval(timer)
       timer = undefined
