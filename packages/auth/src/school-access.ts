@@ -34,3 +34,26 @@ export async function resolveSchoolAccess(prisma: PrismaClient, userId: number, 
   if (!row.role || !ADMIN_ROLES.includes(row.role)) return { kind: 'forbidden' }
   return { kind: 'admin', role: row.role, user: { id: row.id, email: row.email, name: row.name } }
 }
+
+/** A user watching a school, as the realtime service re-checks it. */
+export interface SchoolUser {
+  schoolId: number
+  userId: number
+}
+
+/**
+ * Of these (school, user) pairs, those whose user is no longer an owner or admin of the school (role
+ * changed, membership or account removed). One statement for all of them, whatever their number: the
+ * realtime service's safety-net recheck of every open connection.
+ */
+export async function pairsWithoutAdminAccess(prisma: PrismaClient, pairs: readonly SchoolUser[]): Promise<SchoolUser[]> {
+  if (pairs.length === 0) return []
+  const rows = await prisma.$queryRaw<Array<{ school_id: number; user_id: number }>>`
+    SELECT w.school_id, w.user_id
+    FROM unnest(${pairs.map((pair) => pair.schoolId)}::int[], ${pairs.map((pair) => pair.userId)}::int[]) AS w(school_id, user_id)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM memberships m
+      WHERE m.user_id = w.user_id AND m.school_id = w.school_id AND m.role::text = ANY(${[...ADMIN_ROLES]}::text[])
+    )`
+  return rows.map((row) => ({ schoolId: row.school_id, userId: row.user_id }))
+}

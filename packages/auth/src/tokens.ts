@@ -1,8 +1,9 @@
 // Access tokens: HS256 JWTs with pinned algorithm, issuer and audience, signed with the first key of the
 // configured set and a `kid` header naming it; verified with the key their `kid` names (a token without
 // one: the signing key), so keys can be rotated without signing everyone out. The API signs and verifies
-// through @fastify/jwt with jwtOptions(); the realtime service verifies with the same options.
-import { createVerifier } from 'fast-jwt'
+// through @fastify/jwt with jwtOptions(); the realtime service verifies with the same options, and tests,
+// tools and the bench sign with createTokenSigner().
+import { createSigner, createVerifier } from 'fast-jwt'
 import { jwtKeys, type JwtKey, type JwtKeySettings } from '@school/config'
 
 export interface JwtSettings extends JwtKeySettings {
@@ -70,4 +71,11 @@ export function createTokenVerifier(settings: JwtSettings): TokenVerifier {
       return null
     }
   }
+}
+
+/** Signs access tokens exactly as the API does (key id, issuer, audience, lifetime), from the same settings. */
+export function createTokenSigner(settings: JwtSettings, ttlSeconds = 3600): (user: { id: number; email: string | null }) => string {
+  const { secret, sign } = jwtOptions(settings, ttlSeconds)
+  const signer = createSigner({ key: secret, algorithm: sign.algorithm, kid: sign.kid, iss: sign.iss, aud: sign.aud, expiresIn: sign.expiresIn })
+  return (user) => signer({ sub: String(user.id), email: user.email })
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { createDecoder, createSigner } from 'fast-jwt'
-import { createTokenVerifier, jwtOptions, type JwtSettings } from '../src/index.js'
+import { createTokenSigner, createTokenVerifier, jwtOptions, type JwtSettings } from '../src/index.js'
 
 const OLD = 'o'.repeat(40)
 const NEW = 'n'.repeat(40)
@@ -103,4 +103,15 @@ t.test('refuses a token without a usable subject or expiry', async (t) => {
   t.equal(await verify(signer()({ sub: '-3' })), null)
   t.equal(await verify(signer({ expiresIn: undefined })({ sub: '42' })), null)
   t.equal(await verify('garbage'), null)
+})
+
+t.test('createTokenSigner signs tokens the verifier accepts, with the kid, issuer, audience and lifetime of the settings', async (t) => {
+  const rotated = { ...claims, JWT_SECRET: '', JWT_KEYS: `2027-01:${NEW},default:${OLD}` }
+  const token = createTokenSigner(rotated, 120)({ id: 7, email: 'seven@x.test' })
+  t.same(decodeHeader(token).header, { alg: 'HS256', typ: 'JWT', kid: '2027-01' })
+  const result = await createTokenVerifier(rotated)(token)
+  t.equal(result?.userId, 7)
+  t.match(result?.claims, { sub: '7', email: 'seven@x.test', iss: 'school-dashboard', aud: 'school-dashboard' })
+  t.equal(result!.claims.exp! - result!.claims.iat!, 120, 'lives as long as asked')
+  t.equal(await verify(token), null, 'another key set does not accept it')
 })

@@ -74,9 +74,10 @@ export const realtimeConfigSchema = Type.Object({
   MAX_CONNECTIONS_PER_IP: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 200 }),
   // Dashboard handshakes one client address may attempt per minute, refused before any token or database work.
   HANDSHAKES_PER_IP_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 600 }),
-  // How often open connections are checked against the database: a user who lost the owner/admin role
-  // (or the account) is disconnected within this interval.
-  ACCESS_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 10_000 }),
+  // Access changes made through the API close the connections they end at once (they are events); this is
+  // the safety net for changes made outside it (a role edited in the database, an account deleted): every
+  // open connection is checked against the database this often, in one statement per instance.
+  ACCESS_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 60_000 }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   // Jobs of the school-events queue in hand at once. Any value keeps each school's events in order (one
   // projection pass per school at a time, compare-and-set on its row); jobs in hand together share passes,
@@ -88,18 +89,20 @@ export const realtimeConfigSchema = Type.Object({
   METRICS_COALESCE_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
   // Most events a reconnecting client is replayed; further behind, it gets resume_unavailable + a snapshot.
   RESUME_MAX_EVENTS: Type.Integer({ minimum: 0, maximum: 100_000, default: 1000 }),
-  // How often connections that fell behind the projection (a broadcast lost in a Redis outage) are caught up.
+  // How often the projections written since the last look are compared with the connections here: one that
+  // fell behind (a broadcast lost in a Redis outage) and is still behind a look later is caught up.
   RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 2000 }),
-  // How often projections lagging the log are caught up without a job (a job lost with Redis's memory).
+  // How often events enqueued at least this long ago that their projection lacks are applied without a job
+  // (a job lost with Redis's memory).
   CATCH_UP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
   // Bytes queued for one connection before it counts as stalled and is dropped (close 4008).
   CLIENT_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
-  // An instance's presence entries count as alive this long after its last heartbeat (keep it > PRESENCE_HEARTBEAT_MS).
-  PRESENCE_TTL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
-  // How often an instance renews its presence liveness key.
-  PRESENCE_HEARTBEAT_MS: Type.Integer({ minimum: 50, maximum: 300_000, default: 5000 }),
-  // How often each instance drops the presence entries of dead instances: ghosts last at most TTL + SWEEP.
-  PRESENCE_SWEEP_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 5000 }),
+  // An instance's lease (its presence entries and connection counts) lapses this long after its last renewal
+  // (keep it a few heartbeats long: a stall longer than this makes the others remove its entries).
+  PRESENCE_TTL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 3000 }),
+  // How often an instance renews its lease and looks for lapsed ones (one Redis command per instance): a
+  // killed instance's watchers are gone from every dashboard within PRESENCE_TTL_MS + PRESENCE_HEARTBEAT_MS.
+  PRESENCE_HEARTBEAT_MS: Type.Integer({ minimum: 50, maximum: 300_000, default: 1000 }),
 })
 
 export type ApiConfig = Readonly<Static<typeof apiConfigSchema>>

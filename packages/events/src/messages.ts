@@ -50,8 +50,12 @@ export interface ServerMessages {
    * or ahead of the log); a fresh `metrics_update` snapshot follows, and the feed should be reloaded.
    */
   resume_unavailable: { since: number; lastEventSeq: number; reason: 'too_old' | 'ahead_of_log' }
-  /** Who has the dashboard open, sorted by name then id; complete each time (replace, do not merge). No `seq`. */
-  presence_update: { schoolId: number; watchers: PresenceWatcher[] }
+  /**
+   * Who has the dashboard open, sorted by name then id; complete each time (replace, do not merge). No `seq`:
+   * `version` grows with every change of the school's watchers, and a connection is never sent a lower
+   * version after a higher one.
+   */
+  presence_update: { schoolId: number; watchers: PresenceWatcher[]; version: number }
   pong: unknown
   error: { code: ClientErrorCode; message: string }
 }

@@ -18,13 +18,15 @@ import type { DashboardServer } from './socket-io-types.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 import { createTokenExpiry } from './guards/token-expiry.js'
-import { createAccessRecheck } from './guards/access-recheck.js'
+import { createAccessRecheck, type AccessRecheck } from './guards/access-recheck.js'
 import { clientAddressOf } from './guards/client-address.js'
 import { createConnectionLimits, type ConnectionLimits } from './guards/connection-limits.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
 import type { DependencyChecks } from '@school/observability'
 import { createPresenceStore } from './presence/presence-store.js'
 import { createSchoolPresence, type SchoolPresence } from './presence/school-presence.js'
+import { createInstanceLease, type InstanceLease } from './cluster/instance-lease.js'
+import { MAX_ID } from '@school/events'
 
 export interface RealtimeDeps {
   config: RealtimeConfig
@@ -49,6 +51,19 @@ export interface Realtime {
   presence: SchoolPresence
   /** Connections per user and per address, and handshakes per address, over every instance. */
   limits: ConnectionLimits
+  /** This instance's liveness in Redis, renewed every PRESENCE_HEARTBEAT_MS. */
+  lease: InstanceLease
+  /** Re-checks the connections guarded against lost access (tests; the timer runs it every ACCESS_RECHECK_MS). */
+  access: Pick<AccessRecheck, 'checkNow'>
+  /**
+   * A user's owner/admin access to a school may have ended (an access event was applied): every instance,
+   * this one included, re-checks that user's connections to that school now and closes them if it did.
+   */
+  accessChanged(schoolId: number, userId: number): void
+  /** Stops the lease and withdraws this instance's watchers, telling the other instances (start of a shutdown). */
+  withdrawPresence(): Promise<void>
+  /** Stops renewing the lease and forgets presence and counts without touching Redis, as a killed process would (tests). */
+  halt(): void
   /**
    * Tells every client to reconnect (plain WebSocket: close 1012; Socket.IO: the transport closes, so
    * clients reconnect on their own) and detaches from Redis. Socket.IO's close also closes the http.Server.
@@ -88,7 +103,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     ),
   })
 
-  // One id for this instance in Redis: its presence entries, its connection counts and its liveness key.
+  // One id for this instance in Redis: its lease, its presence entries and its connection counts.
   const instanceId = randomUUID()
   const limits = createConnectionLimits(redis.pub, {
     prefix: config.REDIS_PREFIX,
@@ -103,18 +118,58 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   const handshake = createHandshake({ config, prisma, limits })
   const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
   const streams = createStreamRegistry({ prisma, config, logger, metrics })
-  const access = createAccessRecheck({ prisma, intervalMs: config.ACCESS_RECHECK_MS, logger })
+  const access = createAccessRecheck({
+    prisma,
+    intervalMs: config.ACCESS_RECHECK_MS,
+    logger,
+    onRevoked: (trigger) => metrics.accessRevoked.inc({ trigger }),
+  })
+  const recheckUser = (schoolId: number, userId: number) =>
+    void access.recheckUser(schoolId, userId).catch((error: unknown) => logger.warn({ err: error, schoolId, userId }, 'access could not be re-checked'))
+  // From the other instances, through the adapter: checked like any input, although only instances send it.
+  io.on('access_changed', (change) => {
+    const { schoolId, userId } = (change ?? {}) as Partial<Record<'schoolId' | 'userId', unknown>>
+    const valid = (id: unknown): id is number => Number.isSafeInteger(id) && (id as number) > 0 && (id as number) <= MAX_ID
+    if (valid(schoolId) && valid(userId)) recheckUser(schoolId, userId)
+  })
   const expiry = createTokenExpiry()
   const broadcaster = createBroadcaster(io, (type) => metrics.broadcasts.inc({ type }))
   const presence = createSchoolPresence({
-    store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId, ttlMs: config.PRESENCE_TTL_MS }),
+    store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId }),
     broadcaster,
-    bridge,
-    namespace: io.of('/'),
     logger,
-    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
-    sweepMs: config.PRESENCE_SWEEP_MS,
+    onClaimed: () => metrics.presenceClaims.inc(),
   })
+  // What this instance keeps in Redis is believed while its lease is current: if it lapsed (a stall, or
+  // Redis lost its data), others may have removed it, so it is written again.
+  const lease = createInstanceLease(redis.pub, {
+    prefix: config.REDIS_PREFIX,
+    instanceId,
+    ttlMs: config.PRESENCE_TTL_MS,
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    logger,
+    listeners: {
+      lapsed: async () => {
+        await Promise.all([presence.repair(), limits.rewriteAll()])
+      },
+      peersExpired: (instanceIds) => presence.cleanUp(instanceIds),
+    },
+  })
+  // Broadcasts published while the subscriber was disconnected are lost, presence lists among them: once it
+  // is back, this instance's entries are written again and its schools' lists republished.
+  let subscribed = redis.sub.status === 'ready'
+  const onSubscriberReady = () => {
+    if (subscribed) void presence.repair().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be repaired'))
+    subscribed = true
+  }
+  redis.sub.on('ready', onSubscriberReady)
+  let withdrawn: Promise<void> | undefined
+  const withdrawPresence = () =>
+    (withdrawn ??= (async () => {
+      redis.sub.off('ready', onSubscriberReady)
+      await lease.stop()
+      await presence.close()
+    })())
   const shared = {
     handshake,
     logger,
@@ -156,9 +211,22 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     metrics,
     presence,
     limits,
+    lease,
+    access,
+    accessChanged(schoolId, userId) {
+      recheckUser(schoolId, userId)
+      io.serverSideEmit('access_changed', { schoolId, userId })
+    },
+    withdrawPresence,
+    halt() {
+      redis.sub.off('ready', onSubscriberReady)
+      void lease.stop()
+      presence.halt()
+      limits.halt()
+    },
     async close() {
       // The others hear this instance's watchers are gone before its clients are told to reconnect.
-      await presence.close().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
+      await withdrawPresence().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
       await plain.close()
       await io.close()
       streams.close()

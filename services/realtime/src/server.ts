@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   await once(httpServer, 'listening')
   const address = httpServer.address()
   const port = typeof address === 'object' && address ? address.port : config.PORT
-  logger.info(`realtime listening on http://${config.HOST}:${port}`)
+  logger.info({ instanceId: realtime.lease.instanceId }, `realtime listening on http://${config.HOST}:${port}`)
 
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       // 1. Stop accepting connections; resolves once the last one has gone (after step 3).
       const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
       // Withdraw this instance's dashboard watchers at once, so no other instance shows them as ghosts.
-      await realtime.presence.close().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
+      await realtime.withdrawPresence().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
       // 2. Finish the job in hand (its messages still reach the connected clients), take no more.
       await events.close()
       // 3. Tell clients to reconnect elsewhere: plain WebSocket 1012, Socket.IO transport close.

@@ -8,6 +8,11 @@ export type ServerToClientEvents = { [T in ServerMessageType]: (message: Envelop
 export interface ClientToServerEvents {
   ping: (data: unknown) => void
 }
+/** Messages between realtime instances (Socket.IO's serverSideEmit, carried by the adapter). */
+export interface InterServerEvents {
+  /** A user's owner/admin access to a school may have ended: each instance re-checks their connections to it. */
+  access_changed: (change: { schoolId: number; userId: number }) => void
+}
 export interface SocketData {
   access: DashboardAccess
   /** The connection's slot under the per-user and per-address limits, given back at disconnect. */
@@ -15,5 +20,5 @@ export interface SocketData {
   /** Set when the server dropped the connection itself (a stalled client, a failed sync). */
   dropReason?: 'slow_consumer' | 'sync_failed'
 }
-export type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
-export type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+export type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+export type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>

@@ -22,7 +22,6 @@ const system = await startSystem(t, 'e2e_hostile_floods', {
     // A killed instance's connections stop counting after this.
     PRESENCE_TTL_MS: '1000',
     PRESENCE_HEARTBEAT_MS: '250',
-    PRESENCE_SWEEP_MS: '250',
   },
   apiEnv: { LOGIN_MAX_PER_IP: String(LIMITS.loginsPerAddress), LOGIN_MAX_PER_ACCOUNT: '1000' },
 })
@@ -224,7 +223,7 @@ t.test("a realtime instance killed with connections open does not lock their use
   await system.restart('realtime', { signal: 'SIGKILL' })
   t.same(Object.values(await redis.hgetall(userKey)), [String(LIMITS.perUser)], 'nothing released the slots: the process was killed')
 
-  // Until PRESENCE_TTL_MS (1 s) after its last heartbeat the dead instance still counts; then it does not.
+  // Until PRESENCE_TTL_MS (1 s) after its last lease renewal the dead instance still counts; then it does not.
   const attempt = () =>
     PlainClient.connect(system.origin, schoolA, ownerA, 'header', { localAddress: '127.0.0.9' }).catch((error: { refusal?: { body: { code: string } } }) => {
       if (error.refusal?.body.code !== 'too_many_connections') throw error

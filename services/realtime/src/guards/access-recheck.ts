@@ -1,9 +1,11 @@
-// Authorization is not only checked at the handshake: every ACCESS_RECHECK_MS the open connections of each
-// school are compared with the database, and those whose user is no longer an owner or admin of it (role
-// changed, membership or account removed) are revoked.
+// Authorization is not only checked at the handshake. A change of access made through the API is an event
+// (`member.removed`, `member.role_changed`): the instance that applies it tells every instance, and each
+// re-checks that user's connections to that school at once. Changes made outside the API (a role edited in
+// the database, an account deleted) are caught by a safety net: every ACCESS_RECHECK_MS one statement checks
+// every watched (school, user) pair of this instance.
 import type { Logger } from 'pino'
 import type { PrismaClient } from '@school/db'
-import { ADMIN_ROLES } from '@school/events'
+import { pairsWithoutAdminAccess, type SchoolUser } from '@school/auth'
 
 /** Close code for a connection whose user lost access to the school while connected. */
 export const ACCESS_REVOKED = 4003
@@ -13,39 +15,59 @@ export interface Revocable {
   revoke(): void
 }
 
+export type RevocationTrigger = 'event' | 'recheck'
+
 export interface AccessRecheck {
   /** Watches one connection; `revoke()` is called once if its user loses access. */
   watch(schoolId: number, userId: number, connection: Revocable): void
   unwatch(schoolId: number, connection: Revocable): void
-  /** Runs one check now (tests, and the timer). */
+  /** The user's access to the school may have changed: re-checks their connections here now (one statement, if any). */
+  recheckUser(schoolId: number, userId: number): Promise<void>
+  /** Re-checks every watched connection now, in one statement (tests, and the timer). */
   checkNow(): Promise<void>
   close(): void
 }
 
-export function createAccessRecheck(deps: { prisma: PrismaClient; intervalMs: number; logger: Logger }): AccessRecheck {
+/** Pairs per statement: one statement per interval up to this many watched (school, user) pairs. */
+const PAIRS_PER_STATEMENT = 20_000
+
+export function createAccessRecheck(deps: {
+  prisma: PrismaClient
+  intervalMs: number
+  logger: Logger
+  onRevoked?(trigger: RevocationTrigger): void
+}): AccessRecheck {
+  const { prisma, logger } = deps
   const bySchool = new Map<number, Map<Revocable, number>>()
 
-  const checkNow = async (): Promise<void> => {
-    for (const [schoolId, watchers] of bySchool) {
-      const userIds = [...new Set(watchers.values())]
-      const allowed = await deps.prisma.membership.findMany({
-        where: { schoolId, userId: { in: userIds }, role: { in: [...ADMIN_ROLES] } },
-        select: { userId: true },
-      })
-      const stillAdmins = new Set(allowed.map((row) => row.userId))
-      for (const [connection, userId] of watchers) {
-        if (stillAdmins.has(userId)) continue
+  const revoke = (lost: readonly SchoolUser[], trigger: RevocationTrigger) => {
+    for (const { schoolId, userId } of lost) {
+      const watchers = bySchool.get(schoolId)
+      if (!watchers) continue
+      for (const [connection, watcherId] of watchers) {
+        if (watcherId !== userId) continue
         watchers.delete(connection)
-        deps.logger.info({ schoolId, userId }, 'access revoked; closing the dashboard connection')
+        logger.info({ schoolId, userId, trigger }, 'access revoked; closing the dashboard connection')
+        deps.onRevoked?.(trigger)
         connection.revoke()
       }
       if (watchers.size === 0) bySchool.delete(schoolId)
     }
   }
 
+  const checkNow = async (): Promise<void> => {
+    const pairs: SchoolUser[] = []
+    for (const [schoolId, watchers] of bySchool) {
+      for (const userId of new Set(watchers.values())) pairs.push({ schoolId, userId })
+    }
+    for (let start = 0; start < pairs.length; start += PAIRS_PER_STATEMENT) {
+      revoke(await pairsWithoutAdminAccess(prisma, pairs.slice(start, start + PAIRS_PER_STATEMENT)), 'recheck')
+    }
+  }
+
   let running: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
-    running = running.then(checkNow).catch((error: unknown) => deps.logger.warn({ err: error }, 'access recheck failed'))
+    running = running.then(checkNow).catch((error: unknown) => logger.warn({ err: error }, 'access recheck failed'))
   }, deps.intervalMs)
   timer.unref()
 
@@ -59,6 +81,12 @@ export function createAccessRecheck(deps: { prisma: PrismaClient; intervalMs: nu
       const watchers = bySchool.get(schoolId)
       if (!watchers?.delete(connection)) return
       if (watchers.size === 0) bySchool.delete(schoolId)
+    },
+    async recheckUser(schoolId, userId) {
+      const watchers = bySchool.get(schoolId)
+      if (!watchers || ![...watchers.values()].includes(userId)) return
+      // The database, not the event, decides: a role given back since the event keeps the connection.
+      revoke(await pairsWithoutAdminAccess(prisma, [{ schoolId, userId }]), 'event')
     },
     checkNow,
     close() {

@@ -4,17 +4,17 @@
 // Open connections: per user and per address a hash with one field per instance holding that instance's
 // count. An instance writes only its own field, always as an absolute value, so a write that is repeated
 // (ioredis re-sends unanswered commands after a reconnect) changes nothing. A count is only believed while
-// its instance's presence liveness key exists: the fields of an instance that was killed stop counting
-// when that key expires (PRESENCE_TTL_MS) and are deleted by the next check that meets them. The check and
-// the write are one Lua script, so two instances cannot both take the last slot. Connect and disconnect
-// cost one round trip each; this instance's operations on one key run one after the other, so the count
-// it sends is always the count it has.
+// its instance's lease (cluster/instance-lease.ts) is current: the fields of an instance that was killed stop
+// counting when its lease lapses (PRESENCE_TTL_MS) and are deleted by the next check that meets them. The
+// check and the write are one Lua script, so two instances cannot both take the last slot. Connect and
+// disconnect cost one round trip each; this instance's operations on one key run one after the other, so
+// the count it sends is always the count it has. Nothing runs on a timer unless a write failed.
 //
 // Redis unreachable: the limits fail open (the connection is admitted and counted locally, and the counts
 // are written once Redis answers again); docs/SECURITY.md says why.
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { presenceInstanceKey } from '../presence/presence-store.js'
+import { instanceLeasesKey, REDIS_NOW_MS } from '../cluster/instance-lease.js'
 
 export type LimitRefusalCode = 'rate_limited' | 'too_many_connections'
 
@@ -38,6 +38,8 @@ export interface ConnectionLimits {
   admit(userId: number, address: string, tokenExpiresAt: number | undefined): Promise<{ lease: ConnectionLease } | { refusal: LimitRefusal }>
   /** Resolves once every count write queued so far has been tried (shutdown, tests). */
   settled(): Promise<void>
+  /** Writes every count of this instance again (its lease had lapsed: others may have deleted them). */
+  rewriteAll(): Promise<void>
   /** Stops the repair timer; the counts in Redis are left as they are. */
   close(): void
   /** Forgets everything without touching Redis, as a killed process would (tests). */
@@ -46,14 +48,14 @@ export interface ConnectionLimits {
 
 export interface ConnectionLimitsOptions {
   prefix: string
-  /** This instance's id, the one its presence liveness key is named after. */
+  /** This instance's id, the one its lease is held under. */
   instanceId: string
-  /** How long the liveness key lives; this instance renews it when it admits a connection. */
+  /** How long after the last renewal an instance's lease lapses: the extra life of a count key. */
   instanceTtlMs: number
   maxPerUser: number
   maxPerAddress: number
   handshakesPerMinute: number
-  /** How often counts that could not be written (Redis down) are written again. */
+  /** How soon counts that could not be written (Redis down) are tried again. */
   repairIntervalMs: number
   logger: Logger
 }
@@ -76,15 +78,17 @@ local function store(key, instance, count, ttl)
 end
 `
 
-/** KEYS: user hash, address hash, this instance's liveness key. ARGV: see admit(). Returns 0, or 1/2 for the limit that is reached. */
-const ADMIT_CONNECTION = `${WRITE_COUNTS}
+/** KEYS: user hash, address hash, the instance leases. ARGV: see admit(). Returns 0, or 1/2 for the limit that is reached. */
+const ADMIT_CONNECTION = `${WRITE_COUNTS}${REDIS_NOW_MS}
 local instance = ARGV[1]
+local now = now_ms()
 local function others(key)
   local total = 0
   local fields = redis.call('HGETALL', key)
   for i = 1, #fields, 2 do
     if fields[i] ~= instance then
-      if redis.call('EXISTS', ARGV[8] .. fields[i]) == 1 then
+      local expires = redis.call('ZSCORE', KEYS[3], fields[i])
+      if expires ~= false and tonumber(expires) >= now then
         total = total + tonumber(fields[i + 1])
       else
         redis.call('HDEL', key, fields[i])
@@ -95,9 +99,8 @@ local function others(key)
 end
 if others(KEYS[1]) + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return 1 end
 if others(KEYS[2]) + tonumber(ARGV[3]) > tonumber(ARGV[5]) then return 2 end
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
-store(KEYS[1], instance, tonumber(ARGV[2]), tonumber(ARGV[7]))
-store(KEYS[2], instance, tonumber(ARGV[3]), tonumber(ARGV[7]))
+store(KEYS[1], instance, tonumber(ARGV[2]), tonumber(ARGV[6]))
+store(KEYS[2], instance, tonumber(ARGV[3]), tonumber(ARGV[6]))
 return 0
 `
 
@@ -135,6 +138,9 @@ interface Tally {
   dirty: boolean
 }
 
+/** Keys written again at once by rewriteAll(), per script call. */
+const REWRITE_CHUNK = 500
+
 /**
  * One admitted connection's slot: the two tallies it counts in, given back once. A class, not a closure:
  * one exists per open connection (see dashboard-connection.ts on memory per connection).
@@ -166,8 +172,7 @@ export function connectionLimitKeys(prefix: string) {
 export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOptions): ConnectionLimits {
   const { instanceId, logger } = options
   const keys = connectionLimitKeys(options.prefix)
-  const instanceKey = presenceInstanceKey(options.prefix, instanceId)
-  const livenessPrefix = presenceInstanceKey(options.prefix, '')
+  const leasesKey = instanceLeasesKey(options.prefix)
   redis.defineCommand('sdAdmitConnection', { numberOfKeys: 3, lua: ADMIT_CONNECTION })
   redis.defineCommand('sdStoreConnectionCounts', { lua: STORE_COUNTS })
   redis.defineCommand('sdCountHandshake', { numberOfKeys: 1, lua: COUNT_HANDSHAKE })
@@ -176,6 +181,9 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
   const tallies = new Map<string, Tally>()
   /** Per key, the end of the last operation queued on it. */
   const queues = new Map<string, Promise<void>>()
+  /** Keys whose last write failed; the repair timer runs only while there are some. */
+  const dirty = new Set<string>()
+  let repairTimer: NodeJS.Timeout | undefined
   let halted = false
   let unreachable = false
 
@@ -187,6 +195,22 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
   const forgetIfIdle = (key: string) => {
     const tally = tallies.get(key)
     if (tally && tally.count === 0 && !tally.dirty) tallies.delete(key)
+  }
+  const markDirty = (tally: Tally, isDirty: boolean) => {
+    tally.dirty = isDirty
+    if (!isDirty) return void dirty.delete(tally.key)
+    dirty.add(tally.key)
+    armRepair()
+  }
+  function armRepair(): void {
+    if (repairTimer || halted) return
+    repairTimer = setTimeout(() => {
+      repairTimer = undefined
+      if (dirty.size === 0) return
+      if (redisDown()) return armRepair()
+      void store([...dirty])
+    }, options.repairIntervalMs)
+    repairTimer.unref()
   }
   const ttlOf = (tally: Tally) => Math.max(1, tally.keepUntil - Date.now())
 
@@ -228,10 +252,10 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
         if (redisDown()) throw new Error(`redis is ${redis.status}`)
         await scripts.sdStoreConnectionCounts(onKeys.length, ...onKeys, instanceId, ...current.flatMap((tally) => [tally.count, ttlOf(tally)]))
         answered()
-        for (const tally of current) tally.dirty = false
+        for (const tally of current) markDirty(tally, false)
       } catch (error) {
         failedOpen(error, 'connection counts')
-        for (const tally of current) tally.dirty = true
+        for (const tally of current) markDirty(tally, true)
       }
       for (const key of onKeys) forgetIfIdle(key)
     })
@@ -244,12 +268,6 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
       void store([user.key, from.key])
     },
   }
-
-  const repair = setInterval(() => {
-    const dirty = [...tallies].filter(([, tally]) => tally.dirty).map(([key]) => key)
-    if (dirty.length > 0 && !redisDown()) void store(dirty)
-  }, options.repairIntervalMs)
-  repair.unref()
 
   const tooMany = (scope: 'user' | 'address'): { refusal: LimitRefusal } => ({
     refusal: {
@@ -296,15 +314,13 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
           if (redisDown()) throw new Error(`redis is ${redis.status}`)
           verdict = await scripts.sdAdmitConnection(
             ...slotKeys,
-            instanceKey,
+            leasesKey,
             instanceId,
             user.count + 1,
             from.count + 1,
             options.maxPerUser,
             options.maxPerAddress,
-            options.instanceTtlMs,
             Math.max(1, Math.max(keepUntil, user.keepUntil, from.keepUntil) - Date.now()),
-            livenessPrefix,
           )
           answered()
         } catch (error) {
@@ -318,7 +334,7 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
         for (const tally of [user, from]) {
           tally.count += 1
           tally.keepUntil = Math.max(tally.keepUntil, keepUntil)
-          if (!counted) tally.dirty = true
+          if (!counted) markDirty(tally, true)
         }
         return { lease: new Slot(owner, user, from) }
       })
@@ -328,14 +344,20 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
       await Promise.all(queues.values())
     },
 
+    async rewriteAll() {
+      const all = [...tallies.keys()]
+      for (let start = 0; start < all.length; start += REWRITE_CHUNK) await store(all.slice(start, start + REWRITE_CHUNK))
+    },
+
     close() {
-      clearInterval(repair)
+      clearTimeout(repairTimer)
     },
 
     halt() {
       halted = true
-      clearInterval(repair)
+      clearTimeout(repairTimer)
       tallies.clear()
+      dirty.clear()
     },
   }
 }

@@ -14,6 +14,8 @@ export interface RealtimeMetrics extends ServiceRegistry {
   eventLag: Histogram
   jobsFailed: Counter
   jobsRetried: Counter
+  accessRevoked: Counter<'trigger'>
+  presenceClaims: Counter
   /** Adds sources of the gauges read at scrape time (connections from the gateways, queue from the worker). */
   observe(gauges: Partial<RealtimeGauges>): void
 }
@@ -110,6 +112,17 @@ export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeM
     jobsRetried: new Counter({
       name: 'school_event_jobs_retried_total',
       help: 'Failed school-event job attempts that BullMQ will retry.',
+      registers,
+    }),
+    accessRevoked: new Counter({
+      name: 'dashboard_access_revoked_total',
+      help: 'Connections closed because their user lost owner/admin access, by trigger (event: an access change applied; recheck: the periodic safety net).',
+      labelNames: ['trigger'],
+      registers,
+    }),
+    presenceClaims: new Counter({
+      name: 'presence_instances_claimed_total',
+      help: 'Lapsed instances whose presence entries this instance removed (and whose schools it told).',
       registers,
     }),
   }

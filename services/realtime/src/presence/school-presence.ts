@@ -1,11 +1,11 @@
-// This instance's part of dashboard presence: records its connections in the shared store, broadcasts a
-// school's `presence_update` when they change (debounced), keeps its entries alive, and sweeps out dead instances'.
+// This instance's part of dashboard presence: records its connections in the shared store when they open
+// and close, and broadcasts a school's `presence_update` after a change (debounced). Nothing here runs on a
+// timer per school: liveness is the instance lease (cluster/instance-lease.ts), whose renewal calls
+// cleanUp() when other instances lapsed and repair() when this one did.
 import type { Logger } from 'pino'
-import type { Namespace } from 'socket.io'
-import { dashboardRoom, envelope, type AnyEnvelope, type PresenceWatcher } from '@school/events'
-import type { AdapterBridge, PlainMembership } from '../gateways/adapter-bridge.js'
+import { envelope } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
-import type { PresenceStore, PresenceUser } from './presence-store.js'
+import type { PresenceList, PresenceStore, PresenceUser } from './presence-store.js'
 
 export interface SchoolPresence {
   /** This instance's id in the store's keys and fields. */
@@ -13,39 +13,38 @@ export interface SchoolPresence {
   /** A connection whose stream is starting: it and every other watcher of the school get the new list. */
   joined(schoolId: number, connectionId: string, user: PresenceUser): void
   left(schoolId: number, connectionId: string): void
-  /** Runs one dead-instance sweep now; resolves once its broadcasts are sent. */
-  sweep(): Promise<void>
-  /** Graceful exit: deletes this instance's entries and liveness key, then tells the schools it had watchers of. */
+  /**
+   * Removes the entries of lapsed instances that this instance claims first, and tells their schools' watchers
+   * (the others found the claim taken and do nothing). Resolves once the lists are published.
+   */
+  cleanUp(deadInstanceIds: readonly string[]): Promise<void>
+  /** Writes every local entry again and republishes the lists (this instance's lease had lapsed, or Redis lost them). */
+  repair(): Promise<void>
+  /** Graceful exit: deletes this instance's entries, index and lease, then tells the schools it had watchers of. */
   close(): Promise<void>
-  /** Stops every timer and forgets the local state without touching Redis, as a killed process would (tests). */
+  /** Forgets the local state without touching Redis, as a killed process would (tests). */
   halt(): void
 }
 
 export interface SchoolPresenceOptions {
   store: PresenceStore
   broadcaster: Broadcaster
-  bridge: AdapterBridge
-  namespace: Namespace
   logger: Logger
-  heartbeatMs: number
-  sweepMs: number
   /** A burst of connections within this window yields one update per school. */
   debounceMs?: number
+  /** Called after this instance claimed a lapsed instance and published its schools' corrected lists. */
+  onClaimed?(deadInstanceId: string, schools: number): void
 }
 
 interface LocalSchool {
   connections: Map<string, PresenceUser>
-  /** Store writes of this school, in order; a read waits for them so it sees its own changes. */
-  writes: Promise<void>
   timer: NodeJS.Timeout | undefined
-  /** A flush is reading: it will publish the current list, so a sweep need not. */
-  flushing: number
-  /** Receives the school's broadcasts, to know the list its clients were last sent, whoever sent it. */
-  observer: PlainMembership
 }
 
 const DEFAULT_DEBOUNCE_MS = 50
 const WATCHERS_PER_WINDOW = 100
+/** Lists read and published at once when many schools change together (a claim, a repair). */
+const REPUBLISH_CHUNK = 500
 
 /**
  * How long a school's presence changes are gathered before one update: the debounce, once per started
@@ -58,141 +57,123 @@ export function presenceWindowMs(debounceMs: number, localWatchers: number, watc
 }
 
 export function createSchoolPresence(options: SchoolPresenceOptions): SchoolPresence {
-  const { store, broadcaster, bridge, namespace, logger } = options
+  const { store, broadcaster, logger } = options
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS
   const schools = new Map<number, LocalSchool>()
-  /** The last `presence_update` list this instance's clients of a school received, serialized. */
-  const lastSent = new Map<number, string>()
+  /**
+   * Store writes per school, in order, kept past the school's last local connection until they settle: a
+   * connection that opens right after the last one closed must not have its write overtaken by the removal.
+   */
+  const writes = new Map<number, Promise<void>>()
+  /** Set once closing or halted: connections opening or closing are no longer recorded. */
+  let leaving = false
+  /** Set once closed or halted: nothing more is published. */
   let stopped = false
-  let sweeping: Promise<void> | undefined
 
-  const publish = (schoolId: number, watchers: PresenceWatcher[]) => {
-    broadcaster.publish(schoolId, [envelope('presence_update', { schoolId, watchers })])
+  const publish = (schoolId: number, { version, watchers }: PresenceList) => {
+    if (!stopped) broadcaster.publish(schoolId, [envelope('presence_update', { schoolId, watchers, version })])
   }
 
-  const schoolOf = (schoolId: number): LocalSchool => {
-    let school = schools.get(schoolId)
-    if (school) return school
-    const observer = bridge.join(namespace.adapter, `presence:${store.instanceId}:${schoolId}`, dashboardRoom(schoolId), {
-      deliver({ message }) {
-        if (message.type === 'presence_update') lastSent.set(schoolId, JSON.stringify(message.data.watchers))
-      },
+  const write = (schoolId: number, change: () => Promise<void>): Promise<void> => {
+    const next = (writes.get(schoolId) ?? Promise.resolve())
+      .then(change)
+      .catch((error: unknown) => logger.warn({ err: error, schoolId }, 'presence could not be recorded'))
+    writes.set(schoolId, next)
+    void next.then(() => {
+      if (writes.get(schoolId) === next) writes.delete(schoolId)
     })
-    school = { connections: new Map(), writes: Promise.resolve(), timer: undefined, flushing: 0, observer }
-    schools.set(schoolId, school)
-    return school
+    return next
   }
 
-  const write = (schoolId: number, school: LocalSchool, change: () => Promise<void>) => {
-    school.writes = school.writes.then(change).catch((error: unknown) => logger.warn({ err: error, schoolId }, 'presence could not be recorded'))
+  /** Reads the list after the school's writes so far, and publishes it. */
+  const readAndPublish = async (schoolId: number, skipEmpty = false) => {
+    await writes.get(schoolId)
+    const list = await store.read(schoolId)
+    // Nobody anywhere watches a school with no watchers: there is no one to tell.
+    if (skipEmpty && list.watchers.length === 0) return
+    publish(schoolId, list)
   }
 
-  const flush = async (schoolId: number, school: LocalSchool) => {
-    school.timer = undefined
-    school.flushing += 1
-    try {
-      await school.writes
-      const { watchers } = await store.read(schoolId)
-      if (!stopped) publish(schoolId, watchers)
-    } finally {
-      school.flushing -= 1
-    }
-  }
+  const flush = (schoolId: number) =>
+    readAndPublish(schoolId).catch((error: unknown) => logger.warn({ err: error, schoolId }, 'presence could not be read'))
 
   const schedule = (schoolId: number, school: LocalSchool) => {
-    if (school.timer || stopped) return
+    if (school.timer || leaving) return
     school.timer = setTimeout(() => {
-      flush(schoolId, school).catch((error: unknown) => logger.warn({ err: error, schoolId }, 'presence could not be read'))
+      school.timer = undefined
+      void flush(schoolId)
     }, presenceWindowMs(debounceMs, school.connections.size))
   }
 
   const forget = (schoolId: number, school: LocalSchool) => {
     clearTimeout(school.timer)
-    school.observer.leave()
     schools.delete(schoolId)
-    lastSent.delete(schoolId)
   }
 
-  const localEntries = () => new Map([...schools].map(([schoolId, school]) => [schoolId, school.connections]))
-
-  const heartbeat = setInterval(() => {
-    store.heartbeat(localEntries()).catch((error: unknown) => logger.warn({ err: error }, 'presence heartbeat failed'))
-  }, options.heartbeatMs)
-  heartbeat.unref()
-
-  const sweepOnce = async () => {
-    for (const [schoolId, school] of [...schools]) {
-      const { watchers, removedDead } = await store.read(schoolId)
-      const list = JSON.stringify(watchers)
-      const flushPending = school.timer !== undefined || school.flushing > 0
-      // A list that differs from the last one sent also repairs an older list that overtook a newer one
-      // between two instances (each reads, then publishes); a pending flush sends the current list anyway.
-      if (stopped || schools.get(schoolId) !== school || flushPending || (removedDead === 0 && lastSent.get(schoolId) === list)) continue
-      if (removedDead > 0) logger.info({ schoolId, removed: removedDead }, 'presence of a dead instance removed')
-      publish(schoolId, watchers)
+  /** Reads and publishes the lists of many schools, a chunk at a time. */
+  const republish = async (schoolIds: readonly number[], skipEmpty: boolean) => {
+    for (let start = 0; start < schoolIds.length; start += REPUBLISH_CHUNK) {
+      await Promise.all(schoolIds.slice(start, start + REPUBLISH_CHUNK).map((schoolId) => readAndPublish(schoolId, skipEmpty)))
     }
-  }
-  const sweep = () =>
-    (sweeping ??= sweepOnce()
-      .catch((error: unknown) => logger.warn({ err: error }, 'presence sweep failed'))
-      .finally(() => (sweeping = undefined)))
-  const sweeper = setInterval(() => void sweep(), options.sweepMs)
-  sweeper.unref()
-
-  const stopTimers = () => {
-    stopped = true
-    clearInterval(heartbeat)
-    clearInterval(sweeper)
   }
 
   return {
     instanceId: store.instanceId,
 
     joined(schoolId, connectionId, user) {
-      if (stopped) return
-      const school = schoolOf(schoolId)
+      if (leaving) return
+      let school = schools.get(schoolId)
+      if (!school) schools.set(schoolId, (school = { connections: new Map(), timer: undefined }))
       school.connections.set(connectionId, user)
-      write(schoolId, school, () => store.add(schoolId, connectionId, user))
+      void write(schoolId, () => store.add(schoolId, [[connectionId, user]]))
       schedule(schoolId, school)
     },
 
     left(schoolId, connectionId) {
       const school = schools.get(schoolId)
-      if (stopped || !school?.connections.delete(connectionId)) return
-      write(schoolId, school, () => store.remove(schoolId, connectionId))
-      if (school.connections.size > 0) return schedule(schoolId, school)
+      if (leaving || !school?.connections.delete(connectionId)) return
+      const lastHere = school.connections.size === 0
+      void write(schoolId, () => store.remove(schoolId, connectionId, lastHere))
+      if (!lastHere) return schedule(schoolId, school)
       // The last watcher here: nobody local to tell, but the other instances' clients need the update.
-      const writes = school.writes
       forget(schoolId, school)
-      void writes
-        .then(() => store.read(schoolId))
-        .then(({ watchers }) => {
-          if (!stopped) publish(schoolId, watchers)
-        })
-        .catch((error: unknown) => logger.warn({ err: error, schoolId }, 'presence could not be read'))
+      void flush(schoolId)
     },
 
-    sweep,
-
-    async close() {
-      if (stopped) return
-      stopTimers()
-      const local = localEntries()
-      for (const [schoolId, school] of [...schools]) {
-        await school.writes
-        forget(schoolId, school)
+    async cleanUp(deadInstanceIds) {
+      for (const deadInstanceId of deadInstanceIds) {
+        if (leaving) return
+        const claimed = await store.claim(deadInstanceId)
+        if (claimed === null) continue
+        await republish(claimed, true)
+        logger.info({ deadInstanceId, schools: claimed.length }, 'presence of a lapsed instance removed')
+        options.onClaimed?.(deadInstanceId, claimed.length)
       }
-      await store.withdraw(local)
-      await Promise.all(
-        [...local.keys()].map(async (schoolId) => {
-          const { watchers } = await store.read(schoolId)
-          publish(schoolId, watchers)
-        }),
+    },
+
+    async repair() {
+      if (leaving) return
+      const local = [...schools]
+      await Promise.all(local.map(([schoolId, school]) => write(schoolId, () => store.add(schoolId, school.connections))))
+      await republish(
+        local.map(([schoolId]) => schoolId),
+        false,
       )
     },
 
+    async close() {
+      if (leaving) return
+      leaving = true
+      await Promise.all(writes.values())
+      for (const [schoolId, school] of [...schools]) forget(schoolId, school)
+      const withdrawn = await store.withdraw()
+      await republish(withdrawn, true)
+      stopped = true
+    },
+
     halt() {
-      stopTimers()
+      leaving = true
+      stopped = true
       for (const [schoolId, school] of [...schools]) forget(schoolId, school)
     },
   }

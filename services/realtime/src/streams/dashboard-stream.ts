@@ -52,6 +52,8 @@ export class DashboardStream {
   lastEventSeq = 0
   /** Sequence the last metrics_update sent reflects. */
   lastMetricsSeq = -1
+  /** Version of the last presence_update sent: lists published by two instances may cross on the way. */
+  #presenceVersion = 0
   #state: 'syncing' | 'live' | 'closed' = 'syncing'
   #held: Array<{ message: AnyEnvelope; prepared: PreparedMessage | undefined }> = []
 
@@ -109,6 +111,10 @@ export class DashboardStream {
       this.#send(message, prepared)
       this.lastMetricsSeq = seq
       return
+    }
+    if (message.type === 'presence_update') {
+      if (message.data.version < this.#presenceVersion) return
+      this.#presenceVersion = message.data.version
     }
     this.#send(message, prepared)
   }

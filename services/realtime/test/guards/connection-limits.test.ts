@@ -1,11 +1,11 @@
 // The connection limits against a real Redis, with several "instances" (limit sets with their own ids)
-// sharing it: counts hold across instances, a dead instance stops counting when its liveness key expires,
+// sharing it: counts hold across instances, a dead instance stops counting when its lease lapses,
 // handshakes are counted per address and minute, and an unreachable Redis lets connections in.
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { deleteRedisKeys, pollUntil, startTcpProxy, TEST_REDIS_URL, throughProxy, uniqueRedisPrefix } from '@school/test-support'
 import { connectionLimitKeys, createConnectionLimits, type ConnectionLimits, type ConnectionLimitsOptions } from '../../src/guards/connection-limits.js'
-import { presenceInstanceKey } from '../../src/presence/presence-store.js'
+import { createInstanceLease, instanceLeasesKey } from '../../src/cluster/instance-lease.js'
 import { loadConfig, realtimeConfigSchema } from '@school/config'
 import { createLogger } from '../../src/logger.js'
 
@@ -17,8 +17,13 @@ const observer = new Redis(TEST_REDIS_URL)
 t.teardown(() => observer.quit())
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600
 
-/** One instance's limits on its own Redis connection, closed at teardown. */
-function instance(t: Test, instanceId: string, options: Partial<ConnectionLimitsOptions> = {}, redisUrl = TEST_REDIS_URL): ConnectionLimits & { redis: Redis } {
+/** One instance's limits and lease on its own Redis connection, closed at teardown. */
+function instance(
+  t: Test,
+  instanceId: string,
+  options: Partial<ConnectionLimitsOptions> = {},
+  redisUrl = TEST_REDIS_URL,
+): ConnectionLimits & { redis: Redis; leaseRenewed: Promise<void>; stopLease(): Promise<void> } {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   redis.on('error', () => {})
   const limits = createConnectionLimits(redis, {
@@ -32,11 +37,21 @@ function instance(t: Test, instanceId: string, options: Partial<ConnectionLimits
     logger,
     ...options,
   })
+  const ttlMs = options.instanceTtlMs ?? 15_000
+  const lease = createInstanceLease(redis, {
+    prefix,
+    instanceId,
+    ttlMs,
+    heartbeatMs: Math.max(50, Math.floor(ttlMs / 3)),
+    logger,
+    listeners: { lapsed: () => limits.rewriteAll(), peersExpired: () => {} },
+  })
   t.teardown(async () => {
+    await lease.stop()
     limits.close()
     redis.disconnect()
   })
-  return Object.assign(limits, { redis })
+  return Object.assign(limits, { redis, leaseRenewed: lease.renewNow(), stopLease: () => lease.stop() })
 }
 
 type Admitted = { lease: { release(): void } }
@@ -49,6 +64,7 @@ const admitted = async (result: Promise<Admitted | { refusal: unknown }>): Promi
 t.test('connections per user are counted over every instance; a released slot is free again', async (t) => {
   const a = instance(t, 'inst-a1')
   const b = instance(t, 'inst-b1')
+  await Promise.all([a.leaseRenewed, b.leaseRenewed])
   const first = await admitted(a.admit(7, '10.0.0.1', inAnHour()))
   await admitted(a.admit(7, '10.0.0.2', inAnHour()))
   await admitted(b.admit(7, '10.0.0.3', inAnHour()))
@@ -67,6 +83,7 @@ t.test('connections per user are counted over every instance; a released slot is
 t.test('connections per address are counted whoever the users are', async (t) => {
   const a = instance(t, 'inst-a2', { maxPerAddress: 2 })
   const b = instance(t, 'inst-b2', { maxPerAddress: 2 })
+  await Promise.all([a.leaseRenewed, b.leaseRenewed])
   await admitted(a.admit(21, '198.51.100.7', inAnHour()))
   await admitted(b.admit(22, '198.51.100.7', inAnHour()))
   t.same(await a.admit(23, '198.51.100.7', inAnHour()), {
@@ -76,24 +93,57 @@ t.test('connections per address are counted whoever the users are', async (t) =>
   await admitted(a.admit(23, '198.51.100.8', inAnHour()))
 })
 
-t.test("a dead instance's connections stop counting when its liveness key expires, and are then removed", async (t) => {
+t.test("a dead instance's connections stop counting when its lease lapses, and are then removed", async (t) => {
   const ttlMs = 300
   const dying = instance(t, 'inst-dying', { instanceTtlMs: ttlMs })
   const survivor = instance(t, 'inst-survivor', { instanceTtlMs: ttlMs })
+  await Promise.all([dying.leaseRenewed, survivor.leaseRenewed])
   for (let i = 0; i < 3; i++) await admitted(dying.admit(31, `10.3.0.${i}`, inAnHour()))
-  const liveness = presenceInstanceKey(prefix, 'inst-dying')
-  const pttl = await observer.pttl(liveness)
-  t.ok(pttl > 0 && pttl <= ttlMs, `admitting renews the liveness key for ${ttlMs} ms (${pttl} left)`)
   t.match(await survivor.admit(31, '10.3.0.9', inAnHour()), { refusal: { code: 'too_many_connections' } })
-  // Killed: it never releases its slots and stops renewing its key (its presence heartbeat has stopped).
+  // Killed: it never releases its slots and stops renewing its lease.
+  await dying.stopLease()
   dying.halt()
-  // Redis's clock, not an event of ours, ends the key: read it until it is gone.
-  await pollUntil(() => observer.exists(liveness), (exists) => exists === 0, 'the liveness key to expire')
-  await admitted(survivor.admit(31, '10.3.0.9', inAnHour()))
+  const stoppedAt = Date.now()
+  // Redis's clock, not an event of ours, ends the lease: try until the dead instance's count is ignored.
+  await pollUntil(
+    () => survivor.admit(31, '10.3.0.9', inAnHour()),
+    (result) => 'lease' in result,
+    'a connection once the lease has lapsed',
+  )
+  t.ok(Date.now() - stoppedAt >= ttlMs - 100, `not before the lease lapsed (${Date.now() - stoppedAt} ms)`)
   t.same(await observer.hgetall(keys.user(31)), { 'inst-survivor': '1' }, "the dead instance's field was deleted by that check")
+  t.equal(await observer.zscore(instanceLeasesKey(prefix), 'inst-survivor') !== null, true, "the survivor's lease is there")
 })
 
-t.test('count keys live as long as the longest token they count, plus the liveness TTL', async (t) => {
+t.test('an instance whose lease lapsed while it stalled writes its counts again when it renews', async (t) => {
+  const stalling = instance(t, 'inst-stall', { instanceTtlMs: 60_000 })
+  const other = instance(t, 'inst-other', { instanceTtlMs: 60_000 })
+  await Promise.all([stalling.leaseRenewed, other.leaseRenewed])
+  for (let i = 0; i < 3; i++) await admitted(stalling.admit(71, `10.7.0.${i}`, inAnHour()))
+  // As another instance claiming it would: its lease is gone and its counts were deleted.
+  await observer.zrem(instanceLeasesKey(prefix), 'inst-stall')
+  await observer.del(keys.user(71))
+  await admitted(other.admit(71, '10.7.0.9', inAnHour()))
+  t.same(await observer.hgetall(keys.user(71)), { 'inst-other': '1' }, 'while the lease is gone, only the other instance counts')
+
+  const stallingLease = createInstanceLease(stalling.redis, {
+    prefix,
+    instanceId: 'inst-stall',
+    ttlMs: 60_000,
+    heartbeatMs: 60_000,
+    logger,
+    listeners: { lapsed: () => stalling.rewriteAll(), peersExpired: () => {} },
+  })
+  t.teardown(() => stallingLease.stop())
+  // Its first renewal here is a new object's first: a second one reports the lapse.
+  await stallingLease.renewNow()
+  await observer.zrem(instanceLeasesKey(prefix), 'inst-stall')
+  await stallingLease.renewNow()
+  t.same(await observer.hgetall(keys.user(71)), { 'inst-other': '1', 'inst-stall': '3' }, 'the stalled instance wrote its count again')
+  t.match(await other.admit(71, '10.7.0.10', inAnHour()), { refusal: { code: 'too_many_connections' } }, 'and it counts again')
+})
+
+t.test('count keys live as long as the longest token they count, plus the lease TTL', async (t) => {
   const a = instance(t, 'inst-a4', { instanceTtlMs: 15_000 })
   const now = Math.floor(Date.now() / 1000)
   await admitted(a.admit(41, '10.4.0.1', now + 600))

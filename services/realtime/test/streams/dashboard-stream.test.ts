@@ -87,6 +87,23 @@ t.test('a broadcast seen twice is delivered once; one that skips ahead is preced
   }
 })
 
+t.test('a presence list older than one already sent is not sent (two instances may publish in either order)', async (t) => {
+  const clients = [await plain(), await socketIo()]
+  for (const client of clients) await client.inbox.waitFor((m) => m.type === 'presence_update', 'the first presence list')
+  const watchers = [{ id: fixture.ownerA.id, name: 'Olivia Owner', role: 'school_owner' as const, connections: 2 }]
+  const list = (version: number) => envelope('presence_update', { schoolId: schoolA, watchers, version })
+  // Far above the versions this school's real changes have taken so far.
+  for (const version of [1_000_010, 1_000_005, 1_000_010, 1_000_011]) instance.realtime.broadcaster.publish(schoolA, [list(version)])
+  for (const client of clients) {
+    await client.inbox.waitFor((m) => m.type === 'presence_update' && m.data.version === 1_000_011, `${client.kind}: the newest list`)
+    t.same(
+      client.inbox.presence.map((m) => m.data.version).filter((version) => version >= 1_000_000),
+      [1_000_010, 1_000_010, 1_000_011],
+      `${client.kind}: the older list was dropped; the same version again is sent (it may have lost a lapsed instance's watchers)`,
+    )
+  }
+})
+
 t.test('a connection whose broadcast never came is caught up by reconciliation', async (t) => {
   const client = await plain()
   await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
