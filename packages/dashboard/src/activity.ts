@@ -20,6 +20,9 @@ const DESCRIBE: Describers = {
   'class.created': (p, actor) =>
     p.teacherName ? `${actor} created class ${p.name} taught by ${p.teacherName}` : `${actor} created class ${p.name}`,
   'member.joined': (p) => `${p.name} joined as ${ROLE_NAMES[p.role]}`,
+  'member.removed': (p, actor) => `${actor} removed ${p.name} (${ROLE_NAMES[p.role]})`,
+  'member.role_changed': (p, actor) =>
+    `${actor} changed ${p.name}'s role from ${ROLE_NAMES[p.previousRole]} to ${ROLE_NAMES[p.role]}`,
 }
 
 export function describeActivity(event: DomainEvent): string {

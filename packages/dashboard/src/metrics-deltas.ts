@@ -61,6 +61,14 @@ export function applyEvent(metrics: Readonly<SchoolMetrics>, event: DomainEvent)
     case 'member.joined':
       next[memberCounter(payload.role)] += 1
       break
+    case 'member.removed':
+      next[memberCounter(payload.role)] -= 1
+      break
+    case 'member.role_changed':
+      // Owners and admins share a counter: a change between the two moves nothing.
+      next[memberCounter(payload.previousRole)] -= 1
+      next[memberCounter(payload.role)] += 1
+      break
     default:
       throw new PoisonEventError(`event ${event.id} has unknown type ${String((event as { type: unknown }).type)}`)
   }

@@ -1,7 +1,7 @@
 // The dashboard projection: folded from the log in order, once per sequence number, rebuildable, and
 // never blocked by an event it cannot apply.
 import t from 'tap'
-import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient } from '@school/db'
+import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient, type Role } from '@school/db'
 import { createTestDatabase, waitUntilBlockedOnLock } from '@school/db/testing'
 import { EMPTY_METRICS, advanceProjection, advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
 
@@ -139,6 +139,82 @@ t.test('the projection of a log written by real changes equals the counters of t
   await addMember(prisma, { userId: sam.id, schoolId, role: 'student', name: 'Sam' })
   while ((await advanceProjection(prisma, schoolId))?.applied.length);
   t.same((await readProjection(prisma, schoolId)).metrics, await readSchoolMetrics(prisma, schoolId))
+})
+
+/** Removes a member the way the API does: the membership and its event in one transaction. */
+async function removeMember(schoolId: number, userId: number) {
+  await prisma.$transaction(async (tx) => {
+    const membership = await tx.membership.delete({ where: { userId_schoolId: { userId, schoolId } }, include: { user: true } })
+    await appendDomainEvent(tx, { schoolId, type: 'member.removed', actorId: null, payload: { userId, name: membership.user.name, role: membership.role } })
+  })
+}
+
+/** Changes a member's role the way the API does: the membership and its event in one transaction. */
+async function changeRole(schoolId: number, userId: number, role: Role) {
+  await prisma.$transaction(async (tx) => {
+    const before = await tx.membership.findUniqueOrThrow({ where: { userId_schoolId: { userId, schoolId } }, include: { user: true } })
+    await tx.membership.update({ where: { id: before.id }, data: { role } })
+    await appendDomainEvent(tx, {
+      schoolId,
+      type: 'member.role_changed',
+      actorId: null,
+      payload: { userId, name: before.user.name, role, previousRole: before.role },
+    })
+  })
+}
+
+t.test('removals and role changes move the counters of the roles involved; owners and admins share one', async (t) => {
+  const schoolId = await newSchool(prisma)
+  const member = async (name: string, role: Role) => {
+    const user = await prisma.user.create({ data: { name } })
+    await addMember(prisma, { userId: user.id, schoolId, role, name })
+    return user.id
+  }
+  const [admin, teacher, student, coOwner] = [
+    await member('Adam Admin', 'school_admin'),
+    await member('Tom Teacher', 'teacher'),
+    await member('Sam Student', 'student'),
+    await member('Olga Owner', 'school_owner'),
+  ]
+  const joined = await advanceProjection(prisma, schoolId)
+  t.same(joined?.metrics, { ...EMPTY_METRICS, admins: 3, teachers: 1, students: 1 })
+
+  const steps: Array<[string, () => Promise<void>, Partial<typeof EMPTY_METRICS>]> = [
+    ['teacher made admin', () => changeRole(schoolId, teacher, 'school_admin'), { admins: 4, teachers: 0, students: 1 }],
+    ['owner made admin', () => changeRole(schoolId, coOwner, 'school_admin'), { admins: 4, teachers: 0, students: 1 }],
+    ['admin made teacher', () => changeRole(schoolId, admin, 'teacher'), { admins: 3, teachers: 1, students: 1 }],
+    ['student made teacher', () => changeRole(schoolId, student, 'teacher'), { admins: 3, teachers: 2, students: 0 }],
+    ['teacher removed (the former student)', () => removeMember(schoolId, student), { admins: 3, teachers: 1, students: 0 }],
+    ['admin removed (the former co-owner)', () => removeMember(schoolId, coOwner), { admins: 2, teachers: 1, students: 0 }],
+  ]
+  for (const [name, step, counters] of steps) {
+    await step()
+    const result = await advanceProjection(prisma, schoolId)
+    t.same(result?.applied.map((e) => e.type), [name.includes('removed') ? 'member.removed' : 'member.role_changed'], name)
+    t.same(result?.metrics, { ...EMPTY_METRICS, ...counters }, name)
+    t.same(result?.metrics, await readSchoolMetrics(prisma, schoolId), `${name}: as the tables count`)
+  }
+  // A rebuild from the whole log agrees with what the steps stored.
+  const live = await readProjection(prisma, schoolId)
+  t.same(await foldLog(prisma, schoolId), { ...live, deadLettered: [] })
+  t.same((await rebuildProjections(prisma, [schoolId]))[0]?.changed, false)
+})
+
+t.test('a removal or role change naming an unknown role is dead-lettered like the other member events', async (t) => {
+  const schoolId = await newSchool(prisma)
+  await append(schoolId, 'member.removed', { userId: 1, name: 'X', role: 'principal' })
+  await append(schoolId, 'member.role_changed', { userId: 1, name: 'X', role: 'teacher', previousRole: 'principal' })
+  await append(schoolId, 'member.role_changed', { userId: 1, name: 'X', role: 'principal', previousRole: 'school_owner' })
+  await append(schoolId, 'member.role_changed', { userId: 1, name: 'X', role: 'teacher' })
+  const result = await advanceProjection(prisma, schoolId)
+  t.same(result?.applied.map((e) => e.seq), [1])
+  t.same(result?.deadLettered.map((d) => [d.seq, d.error]), [
+    [2, 'unknown role "principal"'],
+    [3, 'unknown role "principal"'],
+    [4, 'unknown role "principal"'],
+    [5, 'unknown role undefined'],
+  ])
+  t.same(result?.metrics, { ...EMPTY_METRICS, admins: 1 }, 'the counters are those before the bad events')
 })
 
 t.test('a school that does not exist has no projection to advance', async (t) => {

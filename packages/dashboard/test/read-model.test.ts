@@ -28,6 +28,18 @@ t.test('describes every event type in a sentence', async (t) => {
     'Olivia Owner created class 5A taught by Tania',
   )
   t.equal(describeActivity(event('member.joined', { userId: 2, name: 'Tania', role: 'teacher' })), 'Tania joined as teacher')
+  t.equal(
+    describeActivity(event('member.removed', { userId: 2, name: 'Tom Teacher', role: 'teacher' })),
+    'Olivia Owner removed Tom Teacher (teacher)',
+  )
+  t.equal(
+    describeActivity(event('member.role_changed', { userId: 2, name: 'Tom Teacher', role: 'school_admin', previousRole: 'teacher' })),
+    "Olivia Owner changed Tom Teacher's role from teacher to admin",
+  )
+  t.equal(
+    describeActivity(event('member.role_changed', { userId: 3, name: 'Olga', role: 'school_admin', previousRole: 'school_owner' })),
+    "Olivia Owner changed Olga's role from owner to admin",
+  )
   t.equal(describeActivity({ ...event('class.created', { classId: 1, name: '5A', teacherId: null, teacherName: null }), actor: null }), 'Someone created class 5A')
 })
 

@@ -19,6 +19,10 @@ export interface DomainEventPayloads {
   'class.created': { classId: number; name: string; teacherId: number | null; teacherName: string | null }
   /** A membership created outside an invitation or a student registration (school set-up, imports). */
   'member.joined': { userId: number; name: string; role: Role }
+  /** A membership deleted; `role` is the role the member had. */
+  'member.removed': { userId: number; name: string; role: Role }
+  /** A member given another role; `role` is the new one. */
+  'member.role_changed': { userId: number; name: string; role: Role; previousRole: Role }
 }
 
 export interface InvitationEventPayload {
@@ -38,6 +42,8 @@ export const DOMAIN_EVENT_TYPES = [
   'student.registered',
   'class.created',
   'member.joined',
+  'member.removed',
+  'member.role_changed',
 ] as const satisfies readonly DomainEventType[]
 
 export const INVITATION_EVENT_TYPES = [
