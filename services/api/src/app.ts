@@ -21,6 +21,7 @@ import classRoutes from './routes/classes/index.js'
 import dashboardRoutes from './routes/dashboard/index.js'
 import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
+import memberRoutes from './routes/members/index.js'
 import type { RouteDeps } from './routes/route-deps.js'
 import studentRoutes from './routes/students/index.js'
 import { typeboxValidatorCompiler } from './schemas/validator-compiler.js'
@@ -85,6 +86,7 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
   app.register(healthRoutes)
   app.register(authRoutes, routeDeps)
   app.register(invitationRoutes, routeDeps)
+  app.register(memberRoutes, routeDeps)
   app.register(studentRoutes, routeDeps)
   app.register(classRoutes, routeDeps)
   app.register(dashboardRoutes, routeDeps)

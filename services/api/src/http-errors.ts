@@ -35,6 +35,13 @@ export const InvitationPending = apiError(
 export const AlreadyMember = apiError('already_member', 'A user with this email is already a member of this school', 409)
 export const InvalidTeacher = apiError('invalid_teacher', 'teacherId must be a teacher of this school', 400)
 export const ClassExists = apiError('class_exists', 'A class with this name already exists in this school', 409)
+export const MemberNotFound = apiError('member_not_found', 'This user is not a member of this school', 404)
+export const InsufficientRole = apiError(
+  'insufficient_role',
+  'An admin may only remove or change teachers and students, and only make them teachers or students',
+  403,
+)
+export const LastOwner = apiError('last_owner', 'The school must keep at least one owner', 409)
 export const RouteNotFound = apiError('not_found', 'Route not found', 404)
 export const RateLimited = apiError<[retryAfter: string]>('rate_limited', 'Too many attempts; try again in %s', 429)
 export const InvitationQuotaExceeded = apiError<[limit: number]>(

@@ -11,6 +11,7 @@ export const API_DOCS_PREFIX = '/api/docs'
 export const API_TAGS = [
   { name: 'auth', description: 'Signing in for an access token' },
   { name: 'invitations', description: 'Inviting people to a school, and answering an invitation' },
+  { name: 'members', description: "A school's members: listing them, removing them, changing their roles" },
   { name: 'students', description: 'Registering students' },
   { name: 'classes', description: 'Creating classes' },
   { name: 'dashboard', description: "The dashboard's first render; live updates come over WebSocket or Socket.IO" },
@@ -27,7 +28,7 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
         title: 'School dashboard API',
         version: '0.1.0',
         description:
-          'Sign-in, invitations, students, classes and the dashboard\'s first render. Errors are JSON `{code, message}` ' +
+          'Sign-in, invitations, members, students, classes and the dashboard\'s first render. Errors are JSON `{code, message}` ' +
           '(plus `errors: [{field, message}]` for validation failures). Live updates are not HTTP: see docs/PROTOCOL.md ' +
           'for the WebSocket and Socket.IO message contract.',
       },

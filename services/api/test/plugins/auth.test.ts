@@ -7,7 +7,7 @@ const { app, fixture, prisma, config, authFor } = await buildTestApp(t)
 const schoolA = fixture.schoolA.id
 
 interface SchoolRoute {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'DELETE' | 'PATCH'
   path: (schoolId: string | number) => string
   /** A body the route would accept, so that only the thing under test is wrong. */
   payload?: Record<string, unknown>
@@ -27,6 +27,14 @@ const ROUTES: SchoolRoute[] = [
   { method: 'POST', path: (id) => `/api/accounts/schools/${id}/students/`, payload: { name: 'Sam' }, badPayload: { name: '' } },
   { method: 'POST', path: (id) => `/api/accounts/schools/${id}/classes/`, payload: { name: '1A' }, badPayload: { name: '1A', room: 4 } },
   { method: 'GET', path: (id) => `/api/accounts/schools/${id}/dashboard/` },
+  { method: 'GET', path: (id) => `/api/accounts/schools/${id}/members/` },
+  { method: 'DELETE', path: (id) => `/api/accounts/schools/${id}/members/${fixture.studentA.id}/` },
+  {
+    method: 'PATCH',
+    path: (id) => `/api/accounts/schools/${id}/members/${fixture.studentA.id}/`,
+    payload: { role: 'teacher' },
+    badPayload: { role: 'principal' },
+  },
 ]
 
 function request(route: SchoolRoute, schoolId: string | number, headers: Record<string, string>, payload = route.payload) {
@@ -114,6 +122,16 @@ t.test('400 validation_failed for an id that is not an integer from 1 to 2^31-1,
   })
   t.equal(invitationId.statusCode, 400)
   t.same(invitationId.json().errors, [{ field: 'invId', message: 'must be integer' }])
+  for (const method of ['DELETE', 'PATCH'] as const) {
+    const userId = await app.inject({
+      method,
+      url: `/api/accounts/schools/${schoolA}/members/abc/`,
+      headers: authFor(fixture.ownerA),
+      ...(method === 'PATCH' ? { payload: { role: 'teacher' } } : {}),
+    })
+    t.equal(userId.statusCode, 400, method)
+    t.same(userId.json().errors, [{ field: 'userId', message: 'must be integer' }], method)
+  }
 })
 
 t.test('the path id is checked before the membership', async (t) => {
