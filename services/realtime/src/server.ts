@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     connection: redis.worker,
     logger,
     metrics,
+    onAccessLost: realtime.accessChanged,
   })
 
   // Events committed while no worker ran (a crash, a deploy) are applied and broadcast before the first

@@ -144,7 +144,14 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
       const worker =
         options.worker === false
           ? null
-          : startSchoolEventsWorker({ config, prisma, broadcaster: realtime.broadcaster, connection: redis.worker, logger })
+          : startSchoolEventsWorker({
+              config,
+              prisma,
+              broadcaster: realtime.broadcaster,
+              connection: redis.worker,
+              logger,
+              onAccessLost: realtime.accessChanged,
+            })
       httpServer.listen(0, '127.0.0.1')
       await once(httpServer, 'listening')
       if (worker) await worker.worker.waitUntilReady()

@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { advanceProjections, eventMessages, metricsMessage, schoolsBehindRecentEvents, type ProjectionAdvance } from '@school/dashboard'
-import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
+import { queuePrefix, revokesDashboardAccess, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
 import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/metrics-coalescer.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
@@ -24,6 +24,8 @@ export interface SchoolEventsWorkerDeps {
   connection: ConnectionOptions
   logger: Logger
   metrics?: Pick<RealtimeMetrics, 'eventsApplied' | 'deadLettered' | 'eventLag' | 'jobsFailed' | 'jobsRetried' | 'observe'>
+  /** An applied event ended a user's owner/admin access to the school (member removed or demoted): close their dashboards. */
+  onAccessLost?(schoolId: number, userId: number): void
 }
 
 export interface ProcessedEvent {
@@ -77,6 +79,8 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
       instruments?.eventLag.observe(lagMs / 1000)
       // One line per event, carrying the id of the request that caused it: logs follow it end to end.
       logger.info({ eventId: event.id, correlationId: event.correlationId ?? undefined, schoolId, seq: event.seq, type: event.type, lagMs }, 'event emitted')
+      const lostAccess = revokesDashboardAccess(event)
+      if (lostAccess !== null) deps.onAccessLost?.(schoolId, lostAccess)
     }
     instruments?.eventsApplied.inc(result.applied.length)
     for (const dead of result.deadLettered) {
