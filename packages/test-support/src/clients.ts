@@ -81,10 +81,10 @@ export class PlainClient implements DashboardClient {
     this.socket.send(JSON.stringify({ type: 'ping', data }))
   }
 
-  /** Resolves once the connection is closed, by either side (at once if it is already). */
-  closed(): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve()
-    return new Promise((resolve) => this.socket.once('close', () => resolve()))
+  /** Resolves with the close code and reason once the connection is closed, by either side (at once, without them, if it is already). */
+  closed(): Promise<{ code: number; reason: string } | undefined> {
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve(undefined)
+    return new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
   }
 
   sendRaw(data: string | Buffer): void {
@@ -150,6 +150,11 @@ export class SocketIoClient implements DashboardClient {
   closed(): Promise<void> {
     if (this.socket.disconnected) return Promise.resolve()
     return new Promise((resolve) => this.socket.once('disconnect', () => resolve()))
+  }
+
+  /** Resolves with the reason of the next disconnect ('io server disconnect' when the server ended it). */
+  disconnected(): Promise<string> {
+    return new Promise((resolve) => this.socket.once('disconnect', (reason) => resolve(reason)))
   }
 
   close(): Promise<void> {
