@@ -150,6 +150,7 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
               broadcaster: realtime.broadcaster,
               connection: redis.worker,
               logger,
+              metrics: realtime.metrics,
               onAccessLost: realtime.accessChanged,
             })
       httpServer.listen(0, '127.0.0.1')

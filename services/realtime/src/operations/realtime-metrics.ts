@@ -12,6 +12,8 @@ export interface RealtimeMetrics extends ServiceRegistry {
   eventsApplied: Counter
   deadLettered: Counter
   eventLag: Histogram
+  /** Time an event's job spent in each stage on this instance (`queue_wait`, `projection`). */
+  eventStage: Histogram<'stage'>
   jobsFailed: Counter
   jobsRetried: Counter
   accessRevoked: Counter<'trigger'>
@@ -30,6 +32,8 @@ export interface RealtimeGauges {
 }
 
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Fine at the low end, where a stage of a healthy pipeline lives, so that a p99 read from them means something. */
+export const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5]
 
 export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeMetrics {
   const service = createServiceRegistry('realtime', dependencies)
@@ -102,6 +106,13 @@ export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeM
       name: 'school_event_lag_seconds',
       help: 'Time from an event being committed to its messages being emitted.',
       buckets: LAG_BUCKETS,
+      registers,
+    }),
+    eventStage: new Histogram({
+      name: 'school_event_stage_seconds',
+      help: 'Time a school event spent in each stage on the realtime service: queue_wait (enqueued until a worker took its job), projection (taken until the projection pass that applied it had emitted its messages).',
+      labelNames: ['stage'],
+      buckets: STAGE_BUCKETS,
       registers,
     }),
     jobsFailed: new Counter({

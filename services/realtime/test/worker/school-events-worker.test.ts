@@ -137,3 +137,27 @@ t.test("a burst of one school's jobs costs one projection pass: the rest see it 
   )
   t.equal(processor.appliedThrough(fixture.schoolB.id), produced.at(-1)!.seq)
 })
+
+t.test("each job's time waiting in the queue and in its projection pass is recorded per stage", async (t) => {
+  const stages = async () => {
+    const { values } = await instance.realtime.metrics.eventStage.get()
+    const count = (stage: string) =>
+      values.find((v) => v.labels.stage === stage && (v as { metricName?: string }).metricName === 'school_event_stage_seconds_count')?.value ?? 0
+    return { queueWait: count('queue_wait'), projection: count('projection') }
+  }
+  const before = await stages()
+  const email = `stages-${Date.now()}@example.com`
+  // Recorded before the job completes: its completion is the event to await.
+  const completed = new Promise<void>((resolve) => {
+    const onCompleted = (job: { data: SchoolEventJob }) => {
+      if (job.data.type !== 'invitation.created') return
+      instance.worker!.worker.off('completed', onCompleted)
+      resolve()
+    }
+    instance.worker!.worker.on('completed', onCompleted)
+  })
+  await world.inviteSomeone(fixture.schoolA.id, email)
+  await completed
+  const after = await stages()
+  t.same({ queueWait: after.queueWait - before.queueWait, projection: after.projection - before.projection }, { queueWait: 1, projection: 1 })
+})
