@@ -1,12 +1,21 @@
-// Many dashboard clients of one school in this process, over the plain WebSocket endpoint or Socket.IO,
-// counting the activity_new messages they receive; a few sampled clients also time each one, and a scenario
-// may see every one (`onActivity`). Clients can be added and removed while the fleet runs (churn).
+// Many dashboard clients in this process, of one school or each of its own (`endpointFor`), over the plain
+// WebSocket endpoint or Socket.IO, counting the activity_new messages they receive; a few sampled clients
+// also time each one, and a scenario may see every one (`onActivity`) or every message of another type
+// (`watch`). Clients can be added and removed while the fleet runs (churn).
 import WebSocket from 'ws'
 import { io, type Socket } from 'socket.io-client'
-import type { AnyEnvelope } from '@school/events'
+import type { AnyEnvelope, ServerMessageType } from '@school/events'
 import { sourceAddressFor } from './source-addresses.js'
 
 export type FleetTransport = 'websocket' | 'socket.io'
+
+/** Where one client connects, and as whom. */
+export interface FleetEndpoint {
+  /** ws://.../dashboard/ URL for plain clients, the http origin for Socket.IO. */
+  url: string
+  schoolId: number
+  token: string | undefined
+}
 
 export interface FleetOptions {
   transport: FleetTransport
@@ -24,6 +33,12 @@ export interface FleetOptions {
    * the raw frame for plain clients (unparsed, to keep the generator cheap), the envelope for Socket.IO.
    */
   onActivity?: (message: Buffer | AnyEnvelope, receivedAt: number) => void
+  /** The i-th client's endpoint, when the clients are not all of one school (`url`, `schoolId`, `token` unused). */
+  endpointFor?: (index: number) => FleetEndpoint
+  /** Clients per loopback source address, below a service's per-address connection limit (default 20,000). */
+  connectionsPerSourceAddress?: number
+  /** Every message of `type` any client receives, as `onActivity` hands them, with the client's index. */
+  watch?: { type: ServerMessageType; onMessage: (message: Buffer | AnyEnvelope, receivedAt: number, clientIndex: number) => void }
 }
 
 /** The plain WebSocket endpoint of a school's dashboard on a realtime origin (or a load balancer). */
@@ -56,6 +71,8 @@ const GRACEFUL_CLOSE_MS = 2000
 export class DashboardFleet {
   /** activity_new messages received by all clients together. */
   activityReceived = 0
+  /** Clients whose connection the server (or the network) ended after their first message; not those this fleet closed. */
+  closedByServer = 0
   /** Receipt time minus the message's `data.occurredAt`, in ms, from the sampled clients. */
   latencies: number[] = []
   private readonly members: Member[] = []
@@ -87,7 +104,7 @@ export class DashboardFleet {
     const workers = Array.from({ length: Math.min(concurrency, more) }, async () => {
       while (next < end) {
         const index = next++
-        const member = await this.connect(index, sourceAddressFor(index, totalPlanned))
+        const member = await this.connect(index, sourceAddressFor(index, totalPlanned, this.options.connectionsPerSourceAddress))
         this.members.push(member)
       }
     })
@@ -130,11 +147,17 @@ export class DashboardFleet {
 
   private connect(index: number, localAddress: string | undefined): Promise<Member> {
     const sampled = index < this.options.sampled
-    return this.options.transport === 'websocket' ? this.connectPlain(sampled, localAddress) : this.connectSocketIo(sampled, localAddress)
+    const { url, schoolId, token } = this.options
+    const endpoint = this.options.endpointFor?.(index) ?? { url, schoolId, token }
+    return this.options.transport === 'websocket'
+      ? this.connectPlain(index, endpoint, sampled, localAddress)
+      : this.connectSocketIo(index, endpoint, sampled, localAddress)
   }
 
-  private connectPlain(sampled: boolean, localAddress: string | undefined): Promise<Member> {
-    const { token, url } = this.options
+  private connectPlain(index: number, { url, token }: FleetEndpoint, sampled: boolean, localAddress: string | undefined): Promise<Member> {
+    const watch = this.options.watch
+    const watchMarker = watch ? Buffer.from(`{"type":"${watch.type}"`) : undefined
+    let closing = false
     const socket = new WebSocket(url, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       perMessageDeflate: false,
@@ -145,6 +168,7 @@ export class DashboardFleet {
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
     const member: Member = {
       close(how = 'abrupt') {
+        closing = true
         if (socket.readyState === WebSocket.CLOSED) return closed
         if (how === 'abrupt') {
           socket.terminate()
@@ -162,6 +186,7 @@ export class DashboardFleet {
           welcomed = true
           resolve(member)
         }
+        if (watch && watchMarker && !isBinary && data.indexOf(watchMarker) === 0) watch.onMessage(data, performance.now(), index)
         if (isBinary || data.indexOf(ACTIVITY_MARKER) !== 0) return
         this.options.onActivity?.(data, performance.now())
         this.countActivity(sampled ? (JSON.parse(data.toString()) as AnyEnvelope) : undefined)
@@ -174,12 +199,13 @@ export class DashboardFleet {
       // shutting down) must fail the ramp, not leave it waiting forever.
       socket.once('close', (code) => {
         if (!welcomed) reject(new Error(`plain connection closed with ${code} before its first message`))
+        else if (!closing) this.closedByServer++
       })
     })
   }
 
-  private connectSocketIo(sampled: boolean, localAddress: string | undefined): Promise<Member> {
-    const { token, url, schoolId } = this.options
+  private connectSocketIo(index: number, { url, schoolId, token }: FleetEndpoint, sampled: boolean, localAddress: string | undefined): Promise<Member> {
+    let closing = false
     const socket: Socket = io(url, {
       transports: ['websocket'],
       auth: { token, schoolId },
@@ -191,8 +217,11 @@ export class DashboardFleet {
       this.options.onActivity?.(message, performance.now())
       this.countActivity(sampled ? message : undefined)
     })
+    const watch = this.options.watch
+    if (watch) socket.on(watch.type, (message: AnyEnvelope) => watch.onMessage(message, performance.now(), index))
     const member: Member = {
       close(how = 'graceful') {
+        closing = true
         // Abrupt: the engine.io transport is closed under the Socket.IO socket, which never says goodbye.
         if (how === 'abrupt') socket.io.engine?.close()
         else socket.disconnect()
@@ -211,6 +240,7 @@ export class DashboardFleet {
       })
       socket.once('disconnect', (reason) => {
         if (!welcomed) reject(new Error(`Socket.IO client disconnected (${reason}) before its first message`))
+        else if (!closing) this.closedByServer++
       })
     })
   }
