@@ -1,0 +1,109 @@
+// The send times of one window of invitations and the latencies of their `invitation_status_update`s, each
+// expected once by every dashboard of the invitation's school (and by no other). Each invitation's email is
+// `msinv<window>-<index>@...`, so a received update names its POST: plain clients find the index in the raw
+// frame without parsing it, Socket.IO clients in the envelope; anything from another window is ignored.
+import type { AnyEnvelope } from '@school/events'
+import { LatencyHistogram } from './latency-histogram.js'
+
+let windowSerial = 0
+
+export class InvitationDeliveries {
+  /** Per delivery: receipt by one dashboard - start of the POST. */
+  readonly histogram = new LatencyHistogram()
+  readonly sentAt: Float64Array
+  /** Deliveries to a dashboard of another school than the invitation's (should stay 0). */
+  misdelivered = 0
+  /** Deliveries beyond one per dashboard of the school (should stay 0). */
+  duplicates = 0
+  private readonly tag = `msinv${windowSerial++}-`
+  private readonly marker = Buffer.from(this.tag)
+  private readonly received: Uint16Array
+  private readonly lastAt: Float64Array
+  private waiter: { target: number; resolve: (reached: boolean) => void; timer: NodeJS.Timeout } | undefined
+
+  /**
+   * `schoolOf(index)`: the school (index in the scenario's list) the index-th invitation goes to;
+   * `dashboardsPerSchool`: how many dashboards each school has open.
+   */
+  constructor(
+    readonly invitations: number,
+    private readonly schoolOf: (index: number) => number,
+    private readonly dashboardsPerSchool: number,
+  ) {
+    this.sentAt = new Float64Array(invitations).fill(Number.NaN)
+    this.received = new Uint16Array(invitations)
+    this.lastAt = new Float64Array(invitations).fill(Number.NaN)
+  }
+
+  emailOf(index: number): string {
+    return `${this.tag}${index}@many-schools.test`
+  }
+
+  get delivered(): number {
+    return this.histogram.count
+  }
+
+  /** One update received at `receivedAt` by a dashboard of the school with index `dashboardSchool`. */
+  observe(message: Buffer | AnyEnvelope, receivedAt: number, dashboardSchool: number): void {
+    const index = Buffer.isBuffer(message) ? this.indexInFrame(message) : this.indexInEmail(message)
+    if (index < 0 || index >= this.invitations) return
+    const sent = this.sentAt[index]!
+    if (Number.isNaN(sent)) return
+    if (this.schoolOf(index) !== dashboardSchool) {
+      this.misdelivered++
+      return
+    }
+    if (this.received[index]! >= this.dashboardsPerSchool) {
+      this.duplicates++
+      return
+    }
+    this.received[index]!++
+    this.lastAt[index] = receivedAt
+    this.histogram.record(receivedAt - sent)
+    if (this.waiter && this.histogram.count >= this.waiter.target) {
+      clearTimeout(this.waiter.timer)
+      this.waiter.resolve(true)
+      this.waiter = undefined
+    }
+  }
+
+  /** Resolves true once `target` deliveries have been timed, false after `timeoutMs`. */
+  waitFor(target: number, timeoutMs: number): Promise<boolean> {
+    if (this.histogram.count >= target) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined
+        resolve(false)
+      }, timeoutMs)
+      this.waiter = { target, resolve, timer }
+    })
+  }
+
+  /** Per invitation that reached every dashboard of its school: the last receipt - start of the POST. */
+  completeLatencies(): LatencyHistogram {
+    const complete = new LatencyHistogram()
+    for (let index = 0; index < this.invitations; index++) {
+      if (this.received[index] === this.dashboardsPerSchool) complete.record(this.lastAt[index]! - this.sentAt[index]!)
+    }
+    return complete
+  }
+
+  private indexInFrame(frame: Buffer): number {
+    const at = frame.indexOf(this.marker)
+    if (at === -1) return -1
+    let index = 0
+    let digits = 0
+    for (let i = at + this.marker.length; i < frame.length; i++, digits++) {
+      const code = frame[i]!
+      if (code < 48 || code > 57) break
+      index = index * 10 + (code - 48)
+    }
+    return digits === 0 ? -1 : index
+  }
+
+  private indexInEmail(message: AnyEnvelope): number {
+    const email = (message.data as { email?: string }).email ?? ''
+    if (!email.startsWith(this.tag)) return -1
+    return Number.parseInt(email.slice(this.tag.length), 10)
+  }
+}
