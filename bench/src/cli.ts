@@ -1,6 +1,6 @@
 // `npm run bench -- <scenario> [--quick] [--rounds N] [--clients N] [--out DIR]`: runs one scenario (or `all`), prints a
-// markdown table and writes the JSON results; `chart <result.json> <out.svg>` redraws the chart of a fanout,
-// scale-out or churn result; `--cpu-prof` has every server write a CPU profile and prints where its time went
+// markdown table and writes the JSON results (many-schools also takes --schools, --per-school, --transport);
+// `chart <result.json> <out.svg>` redraws the chart of a fanout, scale-out, churn or many-schools result; `--cpu-prof` has every server write a CPU profile and prints where its time went
 // (`profile <file>` re-reads one).
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { renderChurnSvg } from './charts/churn-chart.js'
 import { renderFanoutSvg } from './charts/fanout-chart.js'
+import { renderIdleCostSvg } from './charts/idle-cost-chart.js'
 import { closeOpenWorlds } from './harness/bench-world.js'
 import { pinGenerator } from './harness/pinning.js'
 import { CPU_PROFILE_DIR_ENV } from './harness/pinned-process.js'
@@ -18,24 +19,28 @@ import { churnScenario } from './scenarios/churn.js'
 import { fanoutScenario } from './scenarios/fanout.js'
 import { ingestScenario } from './scenarios/ingest.js'
 import { latencyScenario } from './scenarios/latency.js'
+import { manySchoolsScenario, PG_TRANSACTIONS_PER_SECOND, REDIS_COMMANDS_PER_SECOND } from './scenarios/many-schools.js'
 import { memoryScenario } from './scenarios/memory.js'
 import { queueScenario } from './scenarios/queue.js'
 import { scaleOutScenario } from './scenarios/scale-out.js'
 
-const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, churnScenario, queueScenario, scaleOutScenario]
+const SCENARIOS: Scenario[] = [ingestScenario, fanoutScenario, latencyScenario, memoryScenario, churnScenario, queueScenario, scaleOutScenario, manySchoolsScenario]
 const DEFAULT_OUT = fileURLToPath(new URL('../results/', import.meta.url))
 
 function usage(): string {
   return [
     'usage: npm run bench -- <scenario|all> [--quick] [--rounds N] [--clients N] [--out DIR] [--cpu-prof]',
-    '       npm run bench -- chart <fanout|scale-out|churn-result.json> <out.svg>',
+    '       npm run bench -- many-schools [--schools N] [--per-school K] [--transport websocket|socket.io] [--quick] [--rounds N]',
+    '       npm run bench -- chart <fanout|scale-out|churn|many-schools-result.json> <out.svg>',
     '       npm run bench -- profile <file.cpuprofile>...',
     '',
     '--cpu-prof: every server writes a V8 CPU profile into <out>/profiles-<date>/ when it stops, and a',
     '            summary of each (self time per owner and per function) is printed and saved beside it.',
+    '--schools N: many-schools measures 1,000 and N schools (quick: 20 and N) instead of 1,000, 5,000 and',
+    '            10,000, and checks its targets at N; --per-school K: dashboards per school (default 2).',
     '',
     'scenarios:',
-    ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(8)} ${scenario.description}`),
+    ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(12)} ${scenario.description}`),
   ].join('\n')
 }
 
@@ -75,6 +80,9 @@ async function main(): Promise<void> {
       rounds: { type: 'string' },
       out: { type: 'string' },
       clients: { type: 'string' },
+      schools: { type: 'string' },
+      'per-school': { type: 'string' },
+      transport: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -89,8 +97,15 @@ async function main(): Promise<void> {
     if (!input || !output) throw new Error('chart needs <result.json> <out.svg>')
     const result = JSON.parse(await readFile(input, 'utf8')) as ScenarioResult
     const group = result.groups[0]
+    if (result.scenario === 'many-schools' && group) {
+      const { perSchool, transport } = result.params as { perSchool: number; transport: string }
+      const caption = `many-schools, ${perSchool} dashboards per school (${transport}), ${result.mode} mode, ${result.date.slice(0, 10)}.`
+      await writeFile(output, renderIdleCostSvg(result.groups, caption, { redisPerSecond: REDIS_COMMANDS_PER_SECOND, pgPerSecond: PG_TRANSACTIONS_PER_SECOND }))
+      console.log(`chart: ${output}`)
+      return
+    }
     const render = { fanout: renderFanoutSvg, 'scale-out': renderFanoutSvg, churn: renderChurnSvg }[result.scenario]
-    if (!render || !group) throw new Error(`${input} is not a fanout, scale-out or churn result`)
+    if (!render || !group) throw new Error(`${input} is not a fanout, scale-out, churn or many-schools result`)
     await writeFile(output, render(group, `${group.name}, ${result.mode} mode, ${result.date.slice(0, 10)}.`))
     console.log(`chart: ${output}`)
     return
@@ -106,16 +121,26 @@ async function main(): Promise<void> {
   const outDir = values.out ?? DEFAULT_OUT
   const chosen = command === 'all' ? SCENARIOS : SCENARIOS.filter((scenario) => scenario.name === command)
   if (chosen.length === 0) throw new Error(`unknown scenario "${command}"\n\n${usage()}`)
-  const clients = values.clients ? Number(values.clients) : undefined
-  if (clients !== undefined && (!Number.isInteger(clients) || clients < 1)) throw new Error(`--clients must be a positive integer, not ${values.clients}`)
+  const clients = positiveInteger('--clients', values.clients)
+  const schools = positiveInteger('--schools', values.schools)
+  const perSchool = positiveInteger('--per-school', values['per-school'])
+  const transport = values.transport
+  if (transport !== undefined && transport !== 'websocket' && transport !== 'socket.io') throw new Error(`--transport must be websocket or socket.io, not ${transport}`)
   let profileDir: string | undefined
   if (values['cpu-prof']) {
     profileDir = join(outDir, `profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`)
     await mkdir(profileDir, { recursive: true })
     process.env[CPU_PROFILE_DIR_ENV] = profileDir
   }
-  for (const scenario of chosen) await runScenario(scenario, { quick, rounds, outDir, clients })
+  for (const scenario of chosen) await runScenario(scenario, { quick, rounds, outDir, clients, schools, perSchool, transport })
   if (profileDir) await summarizeProfiles(profileDir)
+}
+
+function positiveInteger(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, not ${raw}`)
+  return value
 }
 
 /** Prints and saves (as `summary.md`) where each profiled server spent its time. */

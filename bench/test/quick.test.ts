@@ -124,3 +124,59 @@ t.test('scale-out --quick spreads the clients over the instances behind haproxy 
   }
   t.ok((await readdir(outDir)).some((file) => file.startsWith('scale-out-') && file.endsWith('.svg')), 'writes an SVG chart')
 })
+
+t.test('many-schools --quick opens every dashboard of every school, measures the idle cost beside bare ws, and times every invitation to every dashboard', async (t) => {
+  const outDir = t.testdir()
+  const { result, stdout } = await runQuick('many-schools', outDir)
+  const idleMetrics = ['schools', 'dashboards', 'serverCpu', 'heapBytesPerConnection', 'rssBytesPerConnection', 'redisServerCommandsPerSecond', 'pgTransactionsPerSecond']
+  const params = result.params as { sizes: number[]; perSchool: number; rates: number[]; reference: number; headline: number }
+  t.same(params.sizes, [50], 'one size')
+  t.equal(params.perSchool, 2)
+  t.same(
+    result.groups.map((group) => group.name),
+    ['50 schools x 2 dashboards'],
+  )
+  for (const [index, group] of result.groups.entries()) {
+    const schools = params.sizes[index]!
+    t.same(
+      group.arms.map((arm) => arm.name),
+      ['realtime websocket', 'bare ws'],
+    )
+    for (const arm of group.arms) {
+      t.equal(arm.runs.length, 1, `${group.name} / ${arm.name} ran once`)
+      const metrics = arm.name === 'bare ws' ? idleMetrics : [...idleMetrics, 'apiCpu', 'redisCommandsPerSecond']
+      for (const metric of metrics) t.ok(Number.isFinite(arm.median[metric]), `${group.name} / ${arm.name} ${metric} = ${arm.median[metric]}`)
+      t.equal(arm.median.schools, schools)
+      t.equal(arm.median.dashboards, schools * 2, `${group.name} / ${arm.name}: every dashboard open`)
+      t.equal(arm.median.droppedDashboards, 0, `${group.name} / ${arm.name}: none dropped while idle`)
+    }
+    const realtime = group.arms[0]!
+    const detail = realtime.runs[0]!.detail as {
+      redisConnections: Record<string, number>
+      load: Array<{ invitationsPerSecond: number; accepted: number; expected: number; delivered: number; misdelivered: number; duplicates: number }>
+    }
+    // The services' commands are counted on their own connections; a 3 s window may see none of their 5 s timers.
+    t.ok(detail.redisConnections.api! > 0 && detail.redisConnections.realtime! > 0, `${group.name}: the services' Redis connections are found`)
+    const load = detail.load
+    t.same(
+      load.map((window) => window.invitationsPerSecond),
+      params.rates,
+    )
+    for (const window of load) {
+      t.ok(window.accepted > 0, `${group.name}, ${window.invitationsPerSecond}/s: invitations accepted`)
+      t.equal(window.expected, window.accepted * 2, 'each goes to both dashboards of its school')
+      // Every update was matched to its POST and reached exactly the dashboards of its school.
+      t.equal(window.delivered, window.expected, `${group.name}, ${window.invitationsPerSecond}/s: every delivery timed`)
+      t.equal(window.misdelivered, 0, 'none reached another school')
+      t.equal(window.duplicates, 0, 'none twice')
+      const p50 = realtime.median[`load${window.invitationsPerSecond}P50Ms`]!
+      const p99 = realtime.median[`load${window.invitationsPerSecond}P99Ms`]!
+      t.ok(p50 > 0 && p50 <= p99, 'p50 <= p99')
+    }
+  }
+  // One size: the comparisons with a reference size are left out (test/many-schools-targets.test.ts has them).
+  t.equal(result.targets.length, 4, 'the targets at the headline size')
+  for (const target of result.targets) t.ok(Number.isFinite(target.value), `${target.name} = ${target.value}`)
+  t.match(stdout, /\| realtime websocket \|/, 'prints a markdown table')
+  t.ok((await readdir(outDir)).some((file) => file.startsWith('many-schools-') && file.endsWith('.svg')), 'writes its chart')
+})

@@ -9,6 +9,12 @@ export interface BenchOptions {
   outDir: string
   /** Overrides the client/connection count of fanout and memory (a reduced full run on a busy machine). */
   clients?: number
+  /** many-schools: the schools of the size the targets are checked at (default 5,000; quick 50). */
+  schools?: number
+  /** many-schools: dashboards per school, the owner and admins each with one (default 2). */
+  perSchool?: number
+  /** many-schools: the dashboards' transport (default websocket). */
+  transport?: 'websocket' | 'socket.io'
 }
 
 /** One measured run of one arm. */
