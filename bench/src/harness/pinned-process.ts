@@ -37,6 +37,8 @@ export interface PinnedProcess {
   probe(options?: { gc?: boolean }): Promise<ProbeSample>
   /** Objects on the server's heap per constructor name (a heap snapshot: slow, seconds for a large heap). */
   census(names: readonly string[]): Promise<HeapCensus>
+  /** Starts a CPU profile of a window; the function returned stops it and writes it to `file`. */
+  profileWindow(): Promise<(file: string) => Promise<void>>
   stop(): Promise<void>
 }
 
@@ -119,6 +121,12 @@ export async function startPinned(name: string, script: string, env: Record<stri
     async census(names) {
       const { counts, bytes, ms } = await ask<HeapCensus>('bench:census', { names })
       return { counts, bytes, ms }
+    },
+    async profileWindow() {
+      await ask('bench:profile', {})
+      return async (file) => {
+        await ask('bench:profile', { stopInto: file })
+      }
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return

@@ -1,8 +1,9 @@
 // Preloaded (`node --expose-gc --import`) into every server the bench starts: answers IPC requests for the
-// process's memory (after a full GC) and CPU time, and for a census of its heap objects by constructor name
-// (a heap snapshot), without changing the server's own code.
+// process's memory (after a full GC) and CPU time, for a census of its heap objects by constructor name
+// (a heap snapshot), and to start and stop a CPU profile of a window, without changing the server's own code.
 import process from 'node:process'
 import { takeHeapCensus } from './heap-census.js'
+import { startWindowProfile, stopWindowProfile } from './window-profile.js'
 
 interface ProbeRequest {
   type: 'bench:probe'
@@ -16,9 +17,24 @@ interface CensusRequest {
   names: string[]
 }
 
+interface ProfileRequest {
+  type: 'bench:profile'
+  id: number
+  /** Where to write the profile when stopping; absent to start one. */
+  stopInto?: string
+}
+
 if (process.send) {
   process.channel?.unref()
-  process.on('message', (message: ProbeRequest | CensusRequest) => {
+  process.on('message', (message: ProbeRequest | CensusRequest | ProfileRequest) => {
+    if (message?.type === 'bench:profile') {
+      const done = message.stopInto === undefined ? startWindowProfile() : stopWindowProfile(message.stopInto)
+      done.then(
+        () => process.send?.({ type: 'bench:profile', id: message.id }),
+        (error: unknown) => process.send?.({ type: 'bench:profile', id: message.id, error: String(error) }),
+      )
+      return
+    }
     if (message?.type === 'bench:census') {
       const started = performance.now()
       takeHeapCensus(message.names).then(

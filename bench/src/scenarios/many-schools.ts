@@ -4,6 +4,7 @@
 // open; then the idle cost (realtime and api CPU, heap and RSS per connection, Redis commands/s, PostgreSQL
 // transactions/s) beside a bare ws server holding as many idle connections, and the end-to-end latency of
 // invitations POSTed at fixed rates, round robin over the schools, to every dashboard of the school.
+import { join } from 'node:path'
 import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetOptions, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { writeIdleCostChart } from '../charts/idle-cost-chart.js'
 import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
@@ -14,7 +15,7 @@ import { startCpuWindow } from '../harness/generator-cpu.js'
 import { InvitationDeliveries } from '../harness/invitation-deliveries.js'
 import { keepAliveAgent, requestJson } from '../harness/json-request.js'
 import { runAtRate } from '../harness/paced-load.js'
-import { benchScript, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
+import { benchScript, CPU_PROFILE_DIR_ENV, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import { connectionsWithinDescriptors } from '../harness/pinning.js'
 import { waitForQueueDrained } from '../harness/queue-drain.js'
 import { startRedisCommandWindow, type RedisCommandCount } from '../harness/redis-command-count.js'
@@ -132,10 +133,13 @@ interface IdleWindow {
  * One idle window: CPU of every server, Redis commands of the services (and of the whole Redis), and the
  * transactions of the world's database. Nothing of this process's runs in between: its own Redis and
  * PostgreSQL reads are on connections of their own, fenced outside the window or in another database.
+ * With --cpu-prof, every server also writes a CPU profile of just this window (`idle-<label>-<name>`).
  */
-async function measureIdle(world: BenchWorld, servers: Record<string, PinnedProcess>, services: PinnedProcess[], seconds: number): Promise<IdleWindow> {
+async function measureIdle(world: BenchWorld, servers: Record<string, PinnedProcess>, services: PinnedProcess[], seconds: number, label: string): Promise<IdleWindow> {
   const transactions = await openTransactionCounter(world.databaseUrl)
+  const profileDir = process.env[CPU_PROFILE_DIR_ENV]
   try {
+    const stopProfiles = profileDir ? await Promise.all(Object.values(servers).map((server) => server.profileWindow())) : []
     const redis = await startRedisCommandWindow(Object.fromEntries(services.map((service) => [service.name, service.child.pid!])))
     const names = Object.keys(servers)
     const before = await Promise.all(names.map((name) => servers[name]!.probe()))
@@ -146,6 +150,7 @@ async function measureIdle(world: BenchWorld, servers: Record<string, PinnedProc
     const after = await Promise.all(names.map((name) => servers[name]!.probe()))
     const transactionsAfter = await transactions.read()
     const commands = await redis.stop()
+    await Promise.all(stopProfiles.map((stop, i) => stop(join(profileDir!, `idle-${label}-${names[i]}-${Date.now()}.cpuprofile`))))
     return {
       cpu: Object.fromEntries(names.map((name, i) => [name, cpuShare(before[i]!, after[i]!, window.wallMs)])),
       redis: commands,
@@ -312,7 +317,7 @@ function realtimeArm(context: SizeContext): Arm {
           await settled(api, realtime)
           await pause(p.settleSeconds)
           process.stderr.write(`[bench]   ${name}: ${fleet.size} dashboards open in ${connectSeconds.toFixed(1)} s; idle for ${p.idleSeconds} s\n`)
-          const idle = await measureIdle(world, { realtime: realtime, api: api }, [api, realtime], p.idleSeconds)
+          const idle = await measureIdle(world, { realtime, api }, [api, realtime], p.idleSeconds, `${context.schools.length}-schools`)
           const full = await realtime.probe({ gc: true })
           const droppedDuringIdle = fleet.closedByServer
           const perSecond = (count: number) => count / (idle.redis.wallMs / 1000)
@@ -338,10 +343,10 @@ function realtimeArm(context: SizeContext): Arm {
           let generatorCpu = idle.generatorCpu
           for (const rate of p.rates) {
             // Warm-up at the window's rate: JIT, pools, first allocations; not reported.
-            await measureLoad(context, { api: api, realtime: realtime }, observe, rate, p.loadWarmupSeconds)
+            await measureLoad(context, { api, realtime }, observe, rate, p.loadWarmupSeconds)
             await waitForQueueDrained(queue, 120_000)
             await settled(api, realtime)
-            const window = await measureLoad(context, { api: api, realtime: realtime }, observe, rate, p.loadSeconds)
+            const window = await measureLoad(context, { api, realtime }, observe, rate, p.loadSeconds)
             await waitForQueueDrained(queue, 120_000)
             metrics[`load${rate}P50Ms`] = window.p50Ms
             metrics[`load${rate}P99Ms`] = window.p99Ms
@@ -398,7 +403,7 @@ function bareArm(context: SizeContext): Arm {
         try {
           await settled(bare)
           await pause(p.settleSeconds)
-          const idle = await measureIdle(world, { bare }, [], p.idleSeconds)
+          const idle = await measureIdle(world, { bare }, [], p.idleSeconds, `${context.schools.length}-schools`)
           const full = await bare.probe({ gc: true })
           return {
             metrics: {
@@ -507,6 +512,9 @@ export const manySchoolsScenario: Scenario = {
         'Heap and RSS per connection: (post-GC sample with every dashboard open, after the idle window - post-GC sample of the empty server after a warm-up) / dashboards; the realtime figure includes its per-school state.',
         `Load: invitations (POST .../invitations/ as the school's owner, a unique email each) at ${p.rates.join(' and ')}/s for ${p.loadSeconds} s after a ${p.loadWarmupSeconds} s warm-up at the same rate, round robin over the schools; latency = receipt of the invitation_status_update by each dashboard of the school - start of the POST (every dashboard, every invitation); delivered = timed deliveries / (accepted POSTs x dashboards per school), within ${p.deliveryTimeoutMs} ms of the last answer. everyDashboardP99Ms (JSON detail): per invitation, until the last dashboard of its school had it.`,
         `The api keeps its default quota of ${INVITATION_QUOTA_PER_HOUR} invitations per school and hour: this run sends at most ${perSchoolAtMost} per school${perSchoolAtMost > INVITATION_QUOTA_PER_HOUR ? ', MORE than the quota: POSTs beyond it are refused (429, in the statuses of the JSON detail)' : ', under it'}.`,
+        ...(process.env[CPU_PROFILE_DIR_ENV]
+          ? ['--cpu-prof: besides the whole-life profiles, idle-<schools>-<process>-*.cpuprofile cover only the idle windows; every figure of this run includes the profilers\' own cost.']
+          : []),
         ...(p.transport === 'socket.io' ? ['The bare ws arm holds plain WebSocket connections whatever the transport (it has no Socket.IO).'] : []),
         ...(p.capped
           ? [
