@@ -73,6 +73,8 @@ export class DashboardFleet {
   activityReceived = 0
   /** Clients whose connection the server (or the network) ended after their first message; not those this fleet closed. */
   closedByServer = 0
+  /** Those ends by close code (plain WebSocket) or disconnect reason (Socket.IO). */
+  readonly serverCloses: Record<string, number> = {}
   /** Receipt time minus the message's `data.occurredAt`, in ms, from the sampled clients. */
   latencies: number[] = []
   private readonly members: Member[] = []
@@ -199,9 +201,14 @@ export class DashboardFleet {
       // shutting down) must fail the ramp, not leave it waiting forever.
       socket.once('close', (code) => {
         if (!welcomed) reject(new Error(`plain connection closed with ${code} before its first message`))
-        else if (!closing) this.closedByServer++
+        else if (!closing) this.countServerClose(String(code))
       })
     })
+  }
+
+  private countServerClose(why: string): void {
+    this.closedByServer++
+    this.serverCloses[why] = (this.serverCloses[why] ?? 0) + 1
   }
 
   private connectSocketIo(index: number, { url, schoolId, token }: FleetEndpoint, sampled: boolean, localAddress: string | undefined): Promise<Member> {
@@ -240,7 +247,7 @@ export class DashboardFleet {
       })
       socket.once('disconnect', (reason) => {
         if (!welcomed) reject(new Error(`Socket.IO client disconnected (${reason}) before its first message`))
-        else if (!closing) this.closedByServer++
+        else if (!closing) this.countServerClose(reason)
       })
     })
   }

@@ -114,6 +114,11 @@ async function pause(seconds: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
 }
 
+/** The server's last warning and error log lines (pino levels 40-60), to say why dashboards were dropped. */
+function warningsOf(server: PinnedProcess): string[] {
+  return server.logs.filter((line) => /"level":[456]0\b/.test(line)).slice(-20)
+}
+
 /** Work right after a fleet opened or closed (presence updates are debounced) must be over too. */
 async function settled(...servers: PinnedProcess[]): Promise<void> {
   await pause(0.1)
@@ -371,6 +376,7 @@ function realtimeArm(context: SizeContext): Arm {
               redisServerCommands: idle.redis.serverTotal,
               pgTransactions: idle.pgTransactions,
               droppedAfterLoad: fleet.closedByServer,
+              ...(fleet.closedByServer > 0 ? { dropped: fleet.serverCloses, warnings: warningsOf(realtime) } : {}),
               load,
             },
           }
@@ -417,7 +423,12 @@ function bareArm(context: SizeContext): Arm {
               droppedDashboards: fleet.closedByServer,
             },
             generatorCpu: idle.generatorCpu,
-            detail: { emptyServer: { heapUsed: empty.heapUsed, rss: empty.rss }, fullServer: { heapUsed: full.heapUsed, rss: full.rss }, idleWindowSeconds: idle.wallMs / 1000 },
+            detail: {
+              emptyServer: { heapUsed: empty.heapUsed, rss: empty.rss },
+              fullServer: { heapUsed: full.heapUsed, rss: full.rss },
+              idleWindowSeconds: idle.wallMs / 1000,
+              ...(fleet.closedByServer > 0 ? { dropped: fleet.serverCloses } : {}),
+            },
           }
         } finally {
           await fleet.close()
