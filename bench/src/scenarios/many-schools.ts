@@ -490,7 +490,7 @@ export const manySchoolsScenario: Scenario = {
       const world = await createBenchWorld(`many_schools_${size}`)
       try {
         const seeding = performance.now()
-        const schools = await seedSchools(world.databaseUrl, size, p.perSchool, `ms${size}`)
+        const schools = await seedSchools(world.prisma, size, p.perSchool, `ms${size}`)
         seedSeconds[size] = Math.round((performance.now() - seeding) / 100) / 10
         process.stderr.write(`[bench] many-schools: ${size} schools x ${p.perSchool} members seeded in ${seedSeconds[size]} s\n`)
         const context: SizeContext = { world, schools, p, invitationsSent: 0 }

@@ -7,6 +7,7 @@ import type { Role } from '@school/events'
 
 export interface SeededAdmin {
   id: number
+  email: string
   name: string
   role: Role
 }
@@ -36,16 +37,17 @@ export async function seedManySchools(prisma: PrismaClient, options: ManySchools
       SELECT 'School ' || g, ${adminsPerSchool} FROM generate_series(1, ${schools}) g
       RETURNING id`
     const schoolIds = created.map((row) => row.id)
-    return tx.$queryRaw<Array<{ school_id: number; user_id: number; position: number; name: string; role: Role }>>`
+    return tx.$queryRaw<Array<{ school_id: number; user_id: number; position: number; email: string; name: string; role: Role }>>`
       WITH seats AS MATERIALIZED (
         SELECT s AS school_id, k AS position, nextval(pg_get_serial_sequence('users', 'id'))::int AS user_id,
+               ${label} || '-' || s || '-' || k || '@schools.test' AS email,
                CASE WHEN k = 1 THEN 'Owner' ELSE 'Admin ' || k END || ' of school ' || s AS name,
                CASE WHEN k = 1 THEN 'school_owner' ELSE 'school_admin' END AS role
         FROM unnest(${schoolIds}::int[]) s, generate_series(1, ${adminsPerSchool}) k
       ),
       new_users AS (
         INSERT INTO users (id, email, name)
-        SELECT user_id, ${label} || '-' || school_id || '-' || position || '@schools.test', name FROM seats
+        SELECT user_id, email, name FROM seats
       ),
       new_memberships AS (
         INSERT INTO memberships (user_id, school_id, role) SELECT user_id, school_id, role::"Role" FROM seats
@@ -60,13 +62,13 @@ export async function seedManySchools(prisma: PrismaClient, options: ManySchools
         INSERT INTO school_dashboard_projections (school_id, last_seq, admins)
         SELECT school_id, count(*), count(*) FROM seats GROUP BY school_id
       )
-      SELECT school_id, user_id, position, name, role FROM seats ORDER BY school_id, position`
+      SELECT school_id, user_id, position, email, name, role FROM seats ORDER BY school_id, position`
   })
   const bySchool = new Map<number, SeededSchool>()
   for (const row of rows) {
     let school = bySchool.get(row.school_id)
     if (!school) bySchool.set(row.school_id, (school = { id: row.school_id, admins: [] }))
-    school.admins.push({ id: row.user_id, name: row.name, role: row.role })
+    school.admins.push({ id: row.user_id, email: row.email, name: row.name, role: row.role })
   }
   return [...bySchool.values()]
 }
