@@ -1,4 +1,16 @@
-// Who is asking, and may they see this school: tokens, passwords and the membership check.
-export { jwtOptions, createTokenSigner, createTokenVerifier, type AccessTokenClaims, type TokenVerifier, type JwtSettings } from './tokens.js'
+// Who is asking, and may they see this school: tokens, passwords, sessions and the membership check.
+export {
+  jwtOptions,
+  createTokenSigner,
+  createTokenVerifier,
+  createTokenChecker,
+  tokenSubject,
+  type AccessTokenClaims,
+  type TokenCheck,
+  type TokenChecker,
+  type TokenVerifier,
+  type VerifiedToken,
+  type JwtSettings,
+} from './tokens.js'
 export { hashPassword, verifyPassword, verifyPasswordOrDummy } from './passwords.js'
-export { pairsWithoutAdminAccess, resolveSchoolAccess, type SchoolAccess, type SchoolUser } from './school-access.js'
+export { resolveSchoolAccess, watchersWithoutAccess, type LostWatcher, type SchoolAccess, type SchoolWatcher } from './school-access.js'

@@ -11,13 +11,20 @@ export interface JwtSettings extends JwtKeySettings {
   JWT_AUDIENCE: string
 }
 
-/** Claims of an access token; `sub` is the user id as a string. */
+/** Claims of an access token; `sub` is the user id as a string, `sid` the session it was issued in. */
 export interface AccessTokenClaims {
   sub: string
   email: string
+  /**
+   * The session (refresh-token family) the token belongs to. Every token the API issues has one; tokens
+   * signed without one (tools, tests, the bench) are tied to no session and end only at `exp`.
+   */
+  sid?: string
   iat?: number
   exp?: number
 }
+
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** fast-jwt's key callback: the secret of the key the token's header names; an unknown `kid` is refused. */
 function keyByKid(keys: readonly JwtKey[]): (token: { header: { kid?: unknown } }) => Promise<string> {
@@ -55,27 +62,58 @@ export function jwtOptions(settings: JwtSettings, ttlSeconds = 3600) {
   }
 }
 
-export type TokenVerifier = (token: string) => Promise<{ userId: number; claims: AccessTokenClaims } | null>
+export interface VerifiedToken {
+  userId: number
+  /** The `sid` claim; undefined for a token tied to no session. */
+  sessionId: string | undefined
+  claims: AccessTokenClaims
+}
 
-/** A verifier for services that do not run @fastify/jwt; resolves to null for any token it does not accept. */
-export function createTokenVerifier(settings: JwtSettings): TokenVerifier {
+export type TokenVerifier = (token: string) => Promise<VerifiedToken | null>
+
+/** Why a token was not accepted: `expired` (otherwise valid, past its `exp`) or `invalid` (anything else). */
+export type TokenCheck = ({ ok: true } & VerifiedToken) | { ok: false; reason: 'invalid' | 'expired' }
+export type TokenChecker = (token: string) => Promise<TokenCheck>
+
+/** Subject and session of verified claims, or null when they are not what the API issues. */
+export function tokenSubject(claims: AccessTokenClaims): { userId: number; sessionId: string | undefined } | null {
+  const userId = typeof claims.sub === 'string' && /^[1-9][0-9]{0,9}$/.test(claims.sub) ? Number(claims.sub) : NaN
+  if (!Number.isSafeInteger(userId) || userId > 2_147_483_647) return null
+  if (claims.sid !== undefined && (typeof claims.sid !== 'string' || !SESSION_ID.test(claims.sid))) return null
+  return { userId, sessionId: claims.sid }
+}
+
+/** Verifies tokens and says why one is refused (in-band renewal tells an expired token from a bad one). */
+export function createTokenChecker(settings: JwtSettings): TokenChecker {
   const { verify } = jwtOptions(settings)
   const verifier = createVerifier({ ...verify, cache: 1000 })
   return async (token) => {
+    let claims: AccessTokenClaims
     try {
-      const claims = (await verifier(token)) as AccessTokenClaims
-      const userId = Number(claims.sub)
-      if (!Number.isSafeInteger(userId) || userId <= 0) return null
-      return { userId, claims }
-    } catch {
-      return null
+      claims = (await verifier(token)) as AccessTokenClaims
+    } catch (error) {
+      return { ok: false, reason: (error as { code?: string }).code === 'FAST_JWT_EXPIRED' ? 'expired' : 'invalid' }
     }
+    const subject = tokenSubject(claims)
+    return subject ? { ok: true, ...subject, claims } : { ok: false, reason: 'invalid' }
+  }
+}
+
+/** A verifier for services that do not run @fastify/jwt; resolves to null for any token it does not accept. */
+export function createTokenVerifier(settings: JwtSettings): TokenVerifier {
+  const check = createTokenChecker(settings)
+  return async (token) => {
+    const result = await check(token)
+    return result.ok ? { userId: result.userId, sessionId: result.sessionId, claims: result.claims } : null
   }
 }
 
 /** Signs access tokens exactly as the API does (key id, issuer, audience, lifetime), from the same settings. */
-export function createTokenSigner(settings: JwtSettings, ttlSeconds = 3600): (user: { id: number; email: string | null }) => string {
+export function createTokenSigner(
+  settings: JwtSettings,
+  ttlSeconds = 3600,
+): (user: { id: number; email: string | null; sessionId?: string }) => string {
   const { secret, sign } = jwtOptions(settings, ttlSeconds)
   const signer = createSigner({ key: secret, algorithm: sign.algorithm, kid: sign.kid, iss: sign.iss, aud: sign.aud, expiresIn: sign.expiresIn })
-  return (user) => signer({ sub: String(user.id), email: user.email })
+  return (user) => signer({ sub: String(user.id), email: user.email, ...(user.sessionId === undefined ? {} : { sid: user.sessionId }) })
 }

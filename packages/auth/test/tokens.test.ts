@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { createDecoder, createSigner } from 'fast-jwt'
-import { createTokenSigner, createTokenVerifier, jwtOptions, type JwtSettings } from '../src/index.js'
+import { createTokenChecker, createTokenSigner, createTokenVerifier, jwtOptions, type JwtSettings } from '../src/index.js'
 
 const OLD = 'o'.repeat(40)
 const NEW = 'n'.repeat(40)
@@ -114,4 +114,17 @@ t.test('createTokenSigner signs tokens the verifier accepts, with the kid, issue
   t.match(result?.claims, { sub: '7', email: 'seven@x.test', iss: 'school-dashboard', aud: 'school-dashboard' })
   t.equal(result!.claims.exp! - result!.claims.iat!, 120, 'lives as long as asked')
   t.equal(await verify(token), null, 'another key set does not accept it')
+})
+
+t.test('carries the session id, and the checker tells an expired token from an invalid one', async (t) => {
+  const sessionId = '0b6c1c52-3e7e-4b5e-9d7a-2f1c3c4d5e6f'
+  const token = createTokenSigner(settings)({ id: 7, email: 'seven@x.test', sessionId })
+  t.match(await verify(token), { userId: 7, sessionId, claims: { sid: sessionId } })
+  t.match(await verify(createTokenSigner(settings)({ id: 7, email: null })), { userId: 7, sessionId: undefined }, 'a token of no session')
+  const check = createTokenChecker(settings)
+  t.match(await check(token), { ok: true, userId: 7, sessionId })
+  t.same(await check(signer({ expiresIn: 1, clockTimestamp: Date.now() - 10_000 })({ sub: '7' })), { ok: false, reason: 'expired' })
+  t.same(await check('garbage'), { ok: false, reason: 'invalid' })
+  t.same(await check(signer()({ sub: '7', sid: 'not-a-uuid' })), { ok: false, reason: 'invalid' }, 'a session id that is not one')
+  t.same(await check(signer({ key: 'x'.repeat(40) })({ sub: '7' })), { ok: false, reason: 'invalid' }, 'another key')
 })

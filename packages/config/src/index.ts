@@ -6,7 +6,9 @@ export { jwtKeys, JWT_SECRET_KID, MIN_JWT_SECRET_LENGTH, type JwtKey, type JwtKe
 export { loadConfig } from './load-config.js'
 export { proxyTrust, type ProxyTrust } from './trusted-proxies.js'
 export {
+  accessTokenTtlSeconds,
   apiConfigSchema,
+  DEFAULT_ACCESS_TOKEN_TTL_S,
   realtimeConfigSchema,
   DEV_JWT_SECRET,
   DEFAULT_DATABASE_URL,

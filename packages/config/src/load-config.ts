@@ -41,6 +41,9 @@ export function loadConfig<S extends TObject>(schema: S, env: Env = process.env)
       if (keyProblems.length > 0) problems.set('JWT_KEYS', keyProblems.join('; '))
     }
   }
+  if (given('ACCESS_TOKEN_TTL_S') && given('JWT_TTL_SECONDS') && !problems.has('ACCESS_TOKEN_TTL_S')) {
+    problems.set('JWT_TTL_SECONDS', 'JWT_TTL_SECONDS is the former name of ACCESS_TOKEN_TTL_S: set only ACCESS_TOKEN_TTL_S')
+  }
   if (typeof value.TRUST_PROXY === 'string' && !problems.has('TRUST_PROXY')) {
     const problem = trustProxyProblem(value.TRUST_PROXY)
     if (problem) problems.set('TRUST_PROXY', problem)

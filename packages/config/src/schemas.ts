@@ -40,7 +40,17 @@ export const apiConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   // Base of the links handed to inviters (acceptUrl).
   PUBLIC_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:8000' }),
-  JWT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 3600 }),
+  // Lifetime of an access token (a JWT); clients renew it with their refresh token before it ends. No
+  // default here: accessTokenTtlSeconds() reads it, or the older name JWT_TTL_SECONDS, or 900.
+  ACCESS_TOKEN_TTL_S: Type.Optional(Type.Integer({ minimum: 2, maximum: 7 * 24 * 3600 })),
+  // The former name of ACCESS_TOKEN_TTL_S, still read when ACCESS_TOKEN_TTL_S is unset (setting both is refused).
+  JWT_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 2, maximum: 7 * 24 * 3600 })),
+  // A refresh token unused this long expires (idle lifetime); each use rotates it and starts the idle time again.
+  REFRESH_TOKEN_TTL_S: Type.Integer({ minimum: 10, maximum: 90 * 24 * 3600, default: 12 * 3600 }),
+  // A session ends this long after sign-in however often it is refreshed (absolute lifetime).
+  REFRESH_TOKEN_ABSOLUTE_TTL_S: Type.Integer({ minimum: 10, maximum: 365 * 24 * 3600, default: 7 * 24 * 3600 }),
+  // How often sessions whose refresh tokens have all expired are deleted (with their tokens).
+  SESSION_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 24 * 3_600_000, default: 3_600_000 }),
   INVITATION_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 90, default: 168 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 64 * 1024 }),
   // Outbox relay: how often it looks for committed events that never reached the queue, and how old
@@ -67,7 +77,7 @@ export const realtimeConfigSchema = Type.Object({
   // connection from a browser (cross-site WebSocket hijacking). Clients that send no Origin are not browsers.
   PUBLIC_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:8000' }),
   ALLOWED_ORIGINS: Type.String({ default: '' }),
-  // Messages a client may send per second (pings); beyond, each is answered with error rate_limited.
+  // Messages a client may send per second (pings, in-band refreshes); beyond, each is answered with error rate_limited.
   CLIENT_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   // Open dashboard connections per user and per client address, over every instance (shared in Redis).
   MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
@@ -78,6 +88,8 @@ export const realtimeConfigSchema = Type.Object({
   // the safety net for changes made outside it (a role edited in the database, an account deleted): every
   // open connection is checked against the database this often, in one statement per instance.
   ACCESS_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 60_000 }),
+  // How long before its access token expires a connection is sent token_expiring (renew in band by then).
+  TOKEN_EXPIRING_NOTICE_S: Type.Integer({ minimum: 1, maximum: 24 * 3600, default: 60 }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   // Jobs of the school-events queue in hand at once. Any value keeps each school's events in order (one
   // projection pass per school at a time, compare-and-set on its row); jobs in hand together share passes,
@@ -106,6 +118,14 @@ export const realtimeConfigSchema = Type.Object({
 })
 
 export type ApiConfig = Readonly<Static<typeof apiConfigSchema>>
+
+/** The access-token lifetime when neither ACCESS_TOKEN_TTL_S nor JWT_TTL_SECONDS is set: 15 minutes. */
+export const DEFAULT_ACCESS_TOKEN_TTL_S = 900
+
+/** The access-token lifetime of a configuration: ACCESS_TOKEN_TTL_S, else its former name JWT_TTL_SECONDS, else 900 s. */
+export function accessTokenTtlSeconds(config: Pick<ApiConfig, 'ACCESS_TOKEN_TTL_S' | 'JWT_TTL_SECONDS'>): number {
+  return config.ACCESS_TOKEN_TTL_S ?? config.JWT_TTL_SECONDS ?? DEFAULT_ACCESS_TOKEN_TTL_S
+}
 export type RealtimeConfig = Readonly<Static<typeof realtimeConfigSchema>>
 export type SharedConfig = Pick<
   ApiConfig,

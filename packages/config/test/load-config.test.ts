@@ -1,5 +1,5 @@
 import t from 'tap'
-import { allowedOrigins, apiConfigSchema, ConfigError, DEV_JWT_SECRET, loadConfig, realtimeConfigSchema } from '../src/index.js'
+import { accessTokenTtlSeconds, allowedOrigins, apiConfigSchema, ConfigError, DEV_JWT_SECRET, loadConfig, realtimeConfigSchema } from '../src/index.js'
 
 t.test('fills development defaults and converts numbers', async (t) => {
   const config = loadConfig(apiConfigSchema, { PORT: '4000', LOG_LEVEL: 'debug', UNRELATED: 'x' })
@@ -42,4 +42,14 @@ t.test('treats empty strings as unset', async (t) => {
 t.test('allowed origins: the configured list, trimmed, or else the public URL origin', async (t) => {
   t.same(allowedOrigins(' https://a.test, https://b.test ,', 'http://localhost:8000'), ['https://a.test', 'https://b.test'])
   t.same(allowedOrigins('', 'https://school.example/path/'), ['https://school.example'])
+})
+
+t.test('the access-token lifetime: ACCESS_TOKEN_TTL_S, else its former name JWT_TTL_SECONDS, else 15 minutes; not both', async (t) => {
+  t.equal(accessTokenTtlSeconds(loadConfig(apiConfigSchema, {})), 900)
+  t.equal(accessTokenTtlSeconds(loadConfig(apiConfigSchema, { ACCESS_TOKEN_TTL_S: '120' })), 120)
+  t.equal(accessTokenTtlSeconds(loadConfig(apiConfigSchema, { JWT_TTL_SECONDS: '3600' })), 3600, 'a deployment that set the old name keeps its lifetime')
+  t.throws(() => loadConfig(apiConfigSchema, { ACCESS_TOKEN_TTL_S: '120', JWT_TTL_SECONDS: '3600' }), /JWT_TTL_SECONDS is the former name of ACCESS_TOKEN_TTL_S/)
+  const config = loadConfig(apiConfigSchema, {})
+  t.same([config.REFRESH_TOKEN_TTL_S, config.REFRESH_TOKEN_ABSOLUTE_TTL_S], [12 * 3600, 7 * 24 * 3600])
+  t.equal(loadConfig(realtimeConfigSchema, {}).TOKEN_EXPIRING_NOTICE_S, 60)
 })

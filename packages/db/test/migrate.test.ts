@@ -42,7 +42,7 @@ t.test('applies the project migrations with Prisma bookkeeping, then does nothin
   )
   t.same(
     tables.map((row) => row.table_name),
-    ['_prisma_migrations', 'classes', 'dead_letter_events', 'domain_events', 'invitations', 'memberships', 'school_dashboard_projections', 'schools', 'users'],
+    ['_prisma_migrations', 'classes', 'dead_letter_events', 'domain_events', 'invitations', 'memberships', 'refresh_tokens', 'school_dashboard_projections', 'schools', 'sessions', 'users'],
   )
 })
 

@@ -56,13 +56,38 @@ export interface ServerMessages {
    * version after a higher one.
    */
   presence_update: { schoolId: number; watchers: PresenceWatcher[]; version: number }
+  /**
+   * The connection's access token expires at `expiresAt` (ISO 8601), TOKEN_EXPIRING_NOTICE_S (60 s) from
+   * now or less: send a fresh token of the same session in a `refresh` message before then, or the
+   * connection is closed (4001) at that time.
+   */
+  token_expiring: { expiresAt: string }
+  /** A `refresh` was accepted: the connection now lives until the new token's expiry. */
+  token_refreshed: { expiresAt: string }
   pong: unknown
   error: { code: ClientErrorCode; message: string }
 }
 
 export type ServerMessageType = keyof ServerMessages
 
-export type ClientErrorCode = 'invalid_json' | 'invalid_message' | 'unknown_type' | 'unsupported_frame' | 'rate_limited' | 'token_expired' | 'access_revoked'
+export type ClientErrorCode =
+  | 'invalid_json'
+  | 'invalid_message'
+  | 'unknown_type'
+  | 'unsupported_frame'
+  | 'rate_limited'
+  | 'token_expired'
+  | 'access_revoked'
+  /** The connection's session ended (sign-out, password change, a reused refresh token); it is closed. */
+  | 'session_revoked'
+  /** A `refresh` whose token is malformed, forged or signed with a key that is not accepted; the connection is unchanged. */
+  | 'invalid_token'
+  /** A `refresh` whose token has already expired; the connection is unchanged. */
+  | 'expired_token'
+  /** A `refresh` whose token belongs to another user or another session; the connection is unchanged. */
+  | 'token_mismatch'
+  /** A `refresh` sent while the previous one is still being checked; the connection is unchanged. */
+  | 'refresh_in_progress'
 
 /**
  * Envelope of every server message. Messages caused by a domain event carry its id and sequence;
@@ -80,9 +105,11 @@ export type AnyEnvelope = { [T in ServerMessageType]: Envelope<T> }[ServerMessag
 
 export interface ClientMessages {
   ping: unknown
+  /** In-band renewal: a fresh access token of the same user and session (Socket.IO: event `refresh`, `{token}`). */
+  refresh: { token: string }
 }
 export type ClientMessageType = keyof ClientMessages
-export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = ['ping']
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = ['ping', 'refresh']
 
 export function envelope<T extends ServerMessageType>(
   type: T,

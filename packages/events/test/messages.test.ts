@@ -1,6 +1,6 @@
 // The message contract: ids from paths, the room name, the WebSocket path and the envelope.
 import t from 'tap'
-import { DASHBOARD_WS_PATH, MAX_ID, dashboardRoom, envelope, isInvitationEvent, parseId, queuePrefix, adapterChannelPrefix } from '../src/index.js'
+import { DASHBOARD_WS_PATH, MAX_ID, dashboardRoom, envelope, isInvitationEvent, parseId, parseRevocationScope, queuePrefix, adapterChannelPrefix } from '../src/index.js'
 
 t.test('parseId accepts plain decimals from 1 to 2^31-1', async (t) => {
   t.equal(parseId('1'), 1)
@@ -36,4 +36,14 @@ t.test('names derived from the deployment prefix', async (t) => {
   t.equal(adapterChannelPrefix('sd'), 'sd:socket.io')
   t.equal(isInvitationEvent('invitation.accepted'), true)
   t.equal(isInvitationEvent('class.created'), false)
+})
+
+t.test('a revocation scope from another process is taken only when well-formed', async (t) => {
+  const sessionId = '0b6c1c52-3e7e-4b5e-9d7a-2f1c3c4d5e6f'
+  t.same(parseRevocationScope({ userId: 3 }), { userId: 3 })
+  t.same(parseRevocationScope({ userId: 3, schoolId: 4 }), { userId: 3, schoolId: 4 })
+  t.same(parseRevocationScope({ userId: 3, sessionId }), { userId: 3, sessionId })
+  for (const raw of [null, 'x', {}, { userId: 0 }, { userId: '3' }, { userId: 3, schoolId: -1 }, { userId: 3, sessionId: 'nope' }, { userId: 3, schoolId: 4, sessionId }]) {
+    t.equal(parseRevocationScope(raw), null, JSON.stringify(raw))
+  }
 })

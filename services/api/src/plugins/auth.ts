@@ -1,13 +1,14 @@
 // Who is asking, and may they administer this school. `authenticate` (onRequest) checks the bearer
-// token; `requireSchoolAdmin` (preHandler) checks the membership in the database on every request.
+// token; `requireSchoolAdmin` (preHandler) checks the membership, and that the token's session is still
+// live, in the database on every request.
 // Order of answers: 401 (token), then 400 (path id), then 404/403 (school), then 400 (body, query).
 import fastifyJwt, { type VerifyOptions } from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { jwtOptions, resolveSchoolAccess, type AccessTokenClaims } from '@school/auth'
-import type { ApiConfig } from '@school/config'
+import { jwtOptions, resolveSchoolAccess, tokenSubject, type AccessTokenClaims } from '@school/auth'
+import { accessTokenTtlSeconds, type ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { parseId, type Role } from '@school/events'
+import type { Role } from '@school/events'
 import { Forbidden, SchoolNotFound, Unauthorized } from '../http-errors.js'
 
 /** The caller of a school-admin route, as requireSchoolAdmin found them. */
@@ -36,6 +37,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The user id of the verified token; set by `authenticate`. */
     userId: number
+    /** The session of the verified token (its `sid`); undefined for a token tied to no session. */
+    sessionId: string | undefined
     /** Set by `requireSchoolAdmin`. */
     schoolAdmin: SchoolAdmin | null
   }
@@ -43,7 +46,7 @@ declare module 'fastify' {
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: string; email: string }
+    payload: { sub: string; email: string; sid?: string }
     user: AccessTokenClaims
   }
 }
@@ -66,17 +69,19 @@ export interface AuthPluginOptions {
 }
 
 async function authPlugin(app: FastifyInstance, { config, prisma }: AuthPluginOptions): Promise<void> {
-  const { secret, sign, verify } = jwtOptions(config, config.JWT_TTL_SECONDS)
+  const ttlSeconds = accessTokenTtlSeconds(config)
+  const { secret, sign, verify } = jwtOptions(config, ttlSeconds)
   await app.register(fastifyJwt, {
     secret,
     // jwtOptions gives expiresIn in milliseconds (fast-jwt's unit), but @fastify/jwt reads a number as
     // seconds and multiplies it by 1000: tokens would live 1000 times too long. Pass the seconds.
-    sign: { ...sign, expiresIn: config.JWT_TTL_SECONDS },
+    sign: { ...sign, expiresIn: ttlSeconds },
     // The key is a function of the token's kid. @fastify/jwt passes verify options to fast-jwt, which takes
     // a key function (as @fastify/jwt's README says); its type declarations only name a string or Buffer.
     verify: verify as unknown as Partial<VerifyOptions>,
   })
   app.decorateRequest('userId', 0)
+  app.decorateRequest('sessionId', undefined)
   app.decorateRequest('schoolAdmin', null)
 
   const authenticate: Hook = async (request) => {
@@ -86,19 +91,22 @@ async function authPlugin(app: FastifyInstance, { config, prisma }: AuthPluginOp
     } catch (error) {
       throw new Unauthorized(TOKEN_ERRORS[(error as { code?: string }).code ?? ''] ?? 'The access token is invalid')
     }
-    const userId = typeof claims.sub === 'string' ? parseId(claims.sub) : null
-    if (userId === null) throw new Unauthorized('The access token is invalid')
-    request.userId = userId
+    const subject = tokenSubject(claims)
+    if (subject === null) throw new Unauthorized('The access token is invalid')
+    request.userId = subject.userId
+    request.sessionId = subject.sessionId
   }
 
   const requireSchoolAdmin: Hook = async (request) => {
     const invalid = request.validationError
     if (invalid && (invalid as { validationContext?: string }).validationContext === 'params') throw invalid
     const schoolId = (request.params as { id: number }).id
-    const access = await resolveSchoolAccess(prisma, request.userId, schoolId)
+    const access = await resolveSchoolAccess(prisma, request.userId, schoolId, request.sessionId)
     switch (access.kind) {
       case 'no_user':
         throw new Unauthorized('The account of this access token no longer exists')
+      case 'session_ended':
+        throw new Unauthorized('The session of this access token has ended; sign in again')
       case 'no_school':
         throw new SchoolNotFound()
       case 'forbidden':

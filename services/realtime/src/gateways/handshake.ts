@@ -14,8 +14,10 @@ export interface DashboardAccess {
   schoolId: number
   /** The last sequence the client saw, when it asks to resume after it. */
   since?: number
-  /** The access token's `exp` (seconds since the epoch): the connection ends when it passes. */
+  /** The access token's `exp` (seconds since the epoch): the connection ends when it passes (or is renewed in band). */
   tokenExpiresAt?: number
+  /** The session of the access token (`sid`): renewal must keep it, and revoking it ends the connection. */
+  sessionId?: string
 }
 
 export type RefusalCode =
@@ -59,6 +61,7 @@ const refused = (status: HandshakeRefusal['status'], code: RefusalCode, message:
 
 const INVALID_TOKEN = refused(401, 'unauthorized', 'A valid access token is required')
 const USER_GONE = refused(401, 'unauthorized', 'The user of this access token no longer exists')
+const SESSION_ENDED = refused(401, 'unauthorized', 'The session of this access token has ended; sign in again')
 const NO_SCHOOL = refused(404, 'school_not_found', 'School not found')
 const FORBIDDEN = refused(403, 'forbidden', "Only the school's owners and admins can open its dashboard")
 const INVALID_SINCE = refused(400, 'invalid_since', '`since` must be the sequence number of the last event received: an integer from 0')
@@ -90,10 +93,12 @@ export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaCl
     if (schoolId === null) return NO_SCHOOL
     const since = parseSince(rawSince)
     if (since === null) return INVALID_SINCE
-    const access = await resolveSchoolAccess(deps.prisma, verified.userId, schoolId)
+    const access = await resolveSchoolAccess(deps.prisma, verified.userId, schoolId, verified.sessionId)
     switch (access.kind) {
       case 'no_user':
         return USER_GONE
+      case 'session_ended':
+        return SESSION_ENDED
       case 'no_school':
         return NO_SCHOOL
       case 'forbidden':
@@ -110,6 +115,7 @@ export function createHandshake(deps: { config: RealtimeConfig; prisma: PrismaCl
             schoolId,
             ...(since === undefined ? {} : { since }),
             ...(verified.claims.exp === undefined ? {} : { tokenExpiresAt: verified.claims.exp }),
+            ...(verified.sessionId === undefined ? {} : { sessionId: verified.sessionId }),
           },
         }
       }

@@ -5,7 +5,7 @@
 // every watched (school, user) pair of this instance.
 import type { Logger } from 'pino'
 import type { PrismaClient } from '@school/db'
-import { pairsWithoutAdminAccess, type SchoolUser } from '@school/auth'
+import { watchersWithoutAccess, type SchoolWatcher as SchoolUser } from '@school/auth'
 
 /** Close code for a connection whose user lost access to the school while connected. */
 export const ACCESS_REVOKED = 4003
@@ -61,7 +61,7 @@ export function createAccessRecheck(deps: {
       for (const userId of new Set(watchers.values())) pairs.push({ schoolId, userId })
     }
     for (let start = 0; start < pairs.length; start += PAIRS_PER_STATEMENT) {
-      revoke(await pairsWithoutAdminAccess(prisma, pairs.slice(start, start + PAIRS_PER_STATEMENT)), 'recheck')
+      revoke(await watchersWithoutAccess(prisma, pairs.slice(start, start + PAIRS_PER_STATEMENT)), 'recheck')
     }
   }
 
@@ -86,7 +86,7 @@ export function createAccessRecheck(deps: {
       const watchers = bySchool.get(schoolId)
       if (!watchers || ![...watchers.values()].includes(userId)) return
       // The database, not the event, decides: a role given back since the event keeps the connection.
-      revoke(await pairsWithoutAdminAccess(prisma, [{ schoolId, userId }]), 'event')
+      revoke(await watchersWithoutAccess(prisma, [{ schoolId, userId }]), 'event')
     },
     checkNow,
     close() {
