@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import { proxyTrust, type ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import type { SchoolEventJob } from '@school/events'
+import type { ConnectionRevocationJob, SchoolEventJob } from '@school/events'
 import { registerBackgroundTasks } from './background/background-tasks.js'
+import { createRevocationNotifier } from './domain/connection-revocations.js'
 import { createEventPublisher } from './domain/event-publisher.js'
 import { loggerOptions, OneLinePerRequest, type LogDestination } from './logging.js'
 import authPlugin from './plugins/auth.js'
@@ -31,6 +32,8 @@ export interface AppDeps {
   prisma: PrismaClient
   /** Producer of SCHOOL_EVENTS_QUEUE with prefix queuePrefix(config.REDIS_PREFIX); its owner closes it. */
   queue: Queue<SchoolEventJob>
+  /** Producer of CONNECTION_REVOCATIONS_QUEUE (same prefix): ended sessions' connections to close; its owner closes it. */
+  revocations: Queue<ConnectionRevocationJob>
   /** Log somewhere other than stdout (tests read the lines), or at another level than LOG_LEVEL. */
   logger?: { destination?: LogDestination; level?: string }
   /** Longest a request waits for Redis to take an event before leaving it to the outbox relay. */
@@ -43,7 +46,7 @@ export interface AppDeps {
 
 export const DEFAULT_ENQUEUE_TIMEOUT_MS = 2_000
 
-export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS, backgroundTasks = false }: AppDeps) {
+export function buildApp({ config, prisma, queue, revocations, logger, redis, enqueueTimeoutMs = DEFAULT_ENQUEUE_TIMEOUT_MS, backgroundTasks = false }: AppDeps) {
   const app = Fastify({
     logger: loggerOptions(logger?.level ?? config.LOG_LEVEL, logger?.destination),
     // The correlation id: a caller's X-Request-Id when it is a sane token, else a fresh UUID. It follows
@@ -65,10 +68,12 @@ export function buildApp({ config, prisma, queue, logger, redis, enqueueTimeoutM
 
   // BullMQ re-emits connection errors; unheard, an 'error' event would crash the process.
   queue.on('error', (error) => app.log.warn({ err: error }, 'school-events queue connection error'))
+  revocations.on('error', (error) => app.log.warn({ err: error }, 'connection-revocations queue connection error'))
 
   const metrics = createApiMetrics({ prisma, queue })
   const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs, metrics })
-  const routeDeps: RouteDeps = { config, prisma, publisher }
+  const notifier = createRevocationNotifier(revocations, () => metrics.revocationNoticeFailures.inc())
+  const routeDeps: RouteDeps = { config, prisma, publisher, revocations: notifier, metrics }
 
   // Set by startDraining() when the process is asked to stop: /readyz turns 503 while requests are still served.
   let draining = false

@@ -49,3 +49,18 @@ export const InvitationQuotaExceeded = apiError<[limit: number]>(
   'This school has sent %d invitations in the last hour; try again later',
   429,
 )
+export const RefreshTokenMissing = apiError(
+  'refresh_token_missing',
+  'No refresh token: send the sd_refresh cookie, or {"refreshToken": ...} in the body',
+  401,
+)
+export const RefreshTokenInvalid = apiError('refresh_token_invalid', 'The refresh token is not valid; sign in again', 401)
+export const RefreshTokenExpired = apiError('refresh_token_expired', 'The refresh token has expired; sign in again', 401)
+export const RefreshTokenRevoked = apiError('refresh_token_revoked', 'The session of this refresh token has ended; sign in again', 401)
+export const RefreshTokenReused = apiError(
+  'refresh_token_reused',
+  'This refresh token was already used: the session has been ended everywhere; sign in again',
+  401,
+)
+export const OriginNotAllowed = apiError('origin_not_allowed', 'Requests from this origin are not allowed', 403)
+export const WrongCurrentPassword = apiError('wrong_current_password', 'The current password is not correct', 403)

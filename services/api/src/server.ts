@@ -5,7 +5,7 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { apiConfigSchema, ConfigError, loadConfig, type ApiConfig } from '@school/config'
 import { createPrismaClient } from '@school/db'
-import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
+import { CONNECTION_REVOCATIONS_QUEUE, queuePrefix, SCHOOL_EVENTS_QUEUE, type ConnectionRevocationJob, type SchoolEventJob } from '@school/events'
 import { buildApp } from './app.js'
 
 // Past this (after the drain), a shutdown that is still waiting (a stuck request, an unreachable Redis) gives up.
@@ -31,13 +31,19 @@ const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, {
   connection: { url: config.REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   prefix: queuePrefix(config.REDIS_PREFIX),
 })
+// Notices to the realtime service to close ended sessions' connections; fails fast too (the recheck covers).
+const revocations = new Queue<ConnectionRevocationJob>(CONNECTION_REVOCATIONS_QUEUE, {
+  connection: { url: config.REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  prefix: queuePrefix(config.REDIS_PREFIX),
+})
 // Rate-limit counters, shared by every API instance; fails fast too (the limits then fail open).
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
-const app = buildApp({ config, prisma, queue, redis, backgroundTasks: true })
+const app = buildApp({ config, prisma, queue, revocations, redis, backgroundTasks: true })
 redis.on('error', (error: Error) => app.log.warn({ err: error }, 'rate-limit redis connection error'))
 app.addHook('onClose', async () => {
   // Reverse order of creation.
   redis.disconnect()
+  await revocations.close()
   await queue.close()
   await prisma.$disconnect()
 })

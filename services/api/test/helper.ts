@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { apiConfigSchema, loadConfig, type ApiConfig } from '@school/config'
 import { createPrismaClient, type PrismaClient } from '@school/db'
-import { queuePrefix, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
+import { CONNECTION_REVOCATIONS_QUEUE, queuePrefix, SCHOOL_EVENTS_QUEUE, type ConnectionRevocationJob, type SchoolEventJob } from '@school/events'
 import {
   createFixture,
   createTestDatabase,
@@ -25,6 +25,8 @@ export interface TestApp {
   app: App
   prisma: PrismaClient
   queue: Queue<SchoolEventJob>
+  /** The connection-revocations queue the app notifies; nothing consumes it here, so tests read its jobs. */
+  revocations: Queue<ConnectionRevocationJob>
   config: ApiConfig
   fixture: Fixture
   redisPrefix: string
@@ -68,17 +70,23 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   })
   const prisma = createPrismaClient(database.url, { maxConnections: 4 })
   const queue = options.queue ? options.queue(redisPrefix) : newQueue(redisPrefix)
+  const revocations = new Queue<ConnectionRevocationJob>(CONNECTION_REVOCATIONS_QUEUE, {
+    connection: { url: TEST_REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    prefix: queuePrefix(redisPrefix),
+  })
   const logs: Array<Record<string, unknown>> = []
   const app = buildApp({
     config,
     prisma,
     queue,
+    revocations,
     logger: { level: 'info', destination: { write: (line) => void logs.push(JSON.parse(line) as Record<string, unknown>) } },
     ...(options.enqueueTimeoutMs === undefined ? {} : { enqueueTimeoutMs: options.enqueueTimeoutMs }),
     ...(options.redis ? { redis: options.redis } : {}),
   })
   t.teardown(async () => {
     await app.close()
+    await revocations.close()
     await queue.close()
     await prisma.$disconnect()
     await database.drop()
@@ -92,6 +100,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
     app,
     prisma,
     queue,
+    revocations,
     config,
     fixture,
     redisPrefix,

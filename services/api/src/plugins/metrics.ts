@@ -13,6 +13,10 @@ export interface ApiMetrics {
   eventsEnqueued: Counter<'by'>
   /** Events committed whose enqueue failed in the request (left to the relay). */
   enqueueFailures: Counter
+  /** Refresh-token exchanges by outcome: rotated, or why not (reused is a stolen session). */
+  refreshes: Counter<'outcome'>
+  /** Revocation notices that could not be queued (the realtime recheck closes those connections later). */
+  revocationNoticeFailures: Counter
   requests: Counter<'method' | 'route' | 'status_code'>
   duration: Histogram<'method' | 'route' | 'status_code'>
   dependencies: DependencyChecks
@@ -66,6 +70,17 @@ export function createApiMetrics({ prisma, queue }: { prisma: PrismaClient; queu
     enqueueFailures: new Counter({
       name: 'school_events_enqueue_failures_total',
       help: 'Domain events committed whose enqueue failed in the request; the outbox relay enqueues them later.',
+      registers: [registry],
+    }),
+    refreshes: new Counter({
+      name: 'auth_refreshes_total',
+      help: 'POST /api/auth/refresh by outcome: rotated, missing, invalid, expired, revoked, reused (a rotated token presented again: the session was revoked).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    revocationNoticeFailures: new Counter({
+      name: 'connection_revocation_notice_failures_total',
+      help: 'Ended sessions whose connection-revocation notice could not be queued; the realtime recheck (ACCESS_RECHECK_MS) closes their connections instead.',
       registers: [registry],
     }),
   }

@@ -9,7 +9,7 @@ export const API_DOCS_PREFIX = '/api/docs'
 
 /** Tags group the operations in the document; every route names one of these. */
 export const API_TAGS = [
-  { name: 'auth', description: 'Signing in for an access token' },
+  { name: 'auth', description: 'Sessions: signing in, renewing the access token with the refresh token, signing out, changing the password' },
   { name: 'invitations', description: 'Inviting people to a school, and answering an invitation' },
   { name: 'members', description: "A school's members: listing them, removing them, changing their roles" },
   { name: 'students', description: 'Registering students' },

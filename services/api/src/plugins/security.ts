@@ -1,19 +1,29 @@
 // Defences every response or sign-in gets: security headers (@fastify/helmet), CORS limited to the
-// configured origins, and sign-in rate limits per account and per client IP, kept in Redis so that they
-// hold across API instances.
+// configured origins, sign-in rate limits per account and per client IP (and the same limits on refreshes
+// and password changes), kept in Redis so that they hold across API instances, and the Origin check of the
+// routes a browser's cookie authenticates (CSRF).
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { allowedOrigins, type ApiConfig } from '@school/config'
-import { RateLimited } from '../http-errors.js'
+import { OriginNotAllowed, RateLimited } from '../http-errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler of the sign-in route: the per-IP and the per-account limits. */
     loginLimits: preHandlerAsyncHookHandler
+    /** preHandler of the refresh route: refreshes per client IP (a counter of their own, the sign-in limit). */
+    refreshLimits: preHandlerAsyncHookHandler
+    /** preHandler of the password change (after authentication): counted as sign-in attempts of the account and the IP. */
+    passwordLimits: preHandlerAsyncHookHandler
+    /**
+     * onRequest hook of the routes a cookie authenticates: a browser's `Origin`, when sent, must be one of the
+     * allowed origins (403 origin_not_allowed). Browsers send it on every cross-origin request and every POST.
+     */
+    allowedOriginOnly: preHandlerAsyncHookHandler
   }
 }
 
@@ -63,13 +73,34 @@ async function securityPlugin(app: FastifyInstance, { config, redis }: SecurityO
       keyGenerator: (request) => `login-account:${emailOf(request.body)}`,
     }),
   ]
-  app.decorate('loginLimits', async (request, reply) => {
-    for (const limit of limits) {
+  const refreshLimit = app.createRateLimit({
+    max: config.LOGIN_MAX_PER_IP,
+    timeWindow: LOGIN_WINDOW_MS,
+    keyGenerator: (request) => `refresh-ip:${request.ip}`,
+  })
+  // A password change proves the current password: an attempt at the account's password like a sign-in.
+  const accountOfToken = (request: FastifyRequest) => {
+    const email = (request.user as { email?: unknown } | undefined)?.email
+    return typeof email === 'string' ? email.toLowerCase() : `user:${String((request.user as { sub?: unknown } | undefined)?.sub)}`
+  }
+  const passwordLimits = [
+    limits[0]!,
+    app.createRateLimit({ max: config.LOGIN_MAX_PER_ACCOUNT, timeWindow: LOGIN_WINDOW_MS, keyGenerator: (request) => `login-account:${accountOfToken(request)}` }),
+  ]
+  const enforce = async (checks: typeof limits, request: FastifyRequest, reply: FastifyReply) => {
+    for (const limit of checks) {
       const result = await limit(request)
       if (result.isAllowed || !result.isExceeded) continue
       reply.header('retry-after', String(result.ttlInSeconds))
       throw new RateLimited(minutes(result.ttlInSeconds))
     }
+  }
+  app.decorate('loginLimits', async (request, reply) => enforce(limits, request, reply))
+  app.decorate('refreshLimits', async (request, reply) => enforce([refreshLimit], request, reply))
+  app.decorate('passwordLimits', async (request, reply) => enforce(passwordLimits, request, reply))
+  app.decorate('allowedOriginOnly', async (request) => {
+    const origin = request.headers.origin
+    if (origin !== undefined && !origins.has(origin)) throw new OriginNotAllowed()
   })
 }
 
