@@ -88,6 +88,8 @@ export type ClientErrorCode =
   | 'token_mismatch'
   /** A `refresh` sent while the previous one is still being checked; the connection is unchanged. */
   | 'refresh_in_progress'
+  /** The server could not check a `refresh` (its database did not answer); try again. The connection is unchanged. */
+  | 'internal_error'
 
 /**
  * Envelope of every server message. Messages caused by a domain event carry its id and sequence;

@@ -9,6 +9,7 @@ export interface DashboardClient {
   readonly kind: string
   readonly inbox: Inbox
   ping(data: unknown): void
+  refresh(token: string): void
   close(): Promise<void>
 }
 
@@ -24,6 +25,8 @@ const SERVER_MESSAGE_TYPES: ServerMessageType[] = [
   'invitation_status_update',
   'resume_unavailable',
   'presence_update',
+  'token_expiring',
+  'token_refreshed',
   'pong',
   'error',
 ]
@@ -79,6 +82,11 @@ export class PlainClient implements DashboardClient {
 
   ping(data: unknown): void {
     this.socket.send(JSON.stringify({ type: 'ping', data }))
+  }
+
+  /** In-band renewal: `{"type":"refresh","data":{"token":...}}`. */
+  refresh(token: string): void {
+    this.socket.send(JSON.stringify({ type: 'refresh', data: { token } }))
   }
 
   /** Resolves with the close code and reason once the connection is closed, by either side (at once, without them, if it is already). */
@@ -144,6 +152,11 @@ export class SocketIoClient implements DashboardClient {
 
   ping(data: unknown): void {
     this.socket.emit('ping', data)
+  }
+
+  /** In-band renewal: event `refresh` with `{token}`. */
+  refresh(token: string): void {
+    this.socket.emit('refresh', { token })
   }
 
   /** Resolves once the client is disconnected, by either side (at once if it is already). */

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { allowedOrigins, proxyTrust, type RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { adapterChannelPrefix } from '@school/events'
+import { adapterChannelPrefix, parseRevocationScope, type RevocationScope } from '@school/events'
 import { createBroadcaster, type Broadcaster } from './broadcaster.js'
 import { AdapterBridge } from './gateways/adapter-bridge.js'
 import { createHandshake } from './gateways/handshake.js'
@@ -19,6 +19,7 @@ import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 import { createTokenExpiry } from './guards/token-expiry.js'
 import { createAccessRecheck, type AccessRecheck } from './guards/access-recheck.js'
+import { createRenewalCheck } from './guards/token-renewal.js'
 import { clientAddressOf } from './guards/client-address.js'
 import { createConnectionLimits, type ConnectionLimits } from './guards/connection-limits.js'
 import { createRealtimeMetrics, type RealtimeMetrics } from './operations/realtime-metrics.js'
@@ -26,7 +27,6 @@ import type { DependencyChecks } from '@school/observability'
 import { createPresenceStore } from './presence/presence-store.js'
 import { createSchoolPresence, type SchoolPresence } from './presence/school-presence.js'
 import { createInstanceLease, type InstanceLease } from './cluster/instance-lease.js'
-import { MAX_ID } from '@school/events'
 
 export interface RealtimeDeps {
   config: RealtimeConfig
@@ -56,9 +56,12 @@ export interface Realtime {
   /** Re-checks the connections guarded against lost access (tests; the timer runs it every ACCESS_RECHECK_MS). */
   access: Pick<AccessRecheck, 'checkNow'>
   /**
-   * A user's owner/admin access to a school may have ended (an access event was applied): every instance,
-   * this one included, re-checks that user's connections to that school now and closes them if it did.
+   * A user's connections in this scope (to a school, of a session, or all) may have to end: their access
+   * or their session may be gone. Every instance, this one included, re-checks them against the database
+   * now and closes those it rules out. Resolves once this instance's own re-check is done.
    */
+  revoke(scope: RevocationScope): Promise<void>
+  /** An applied access event ended a user's owner/admin access to a school: revoke() for that school. */
   accessChanged(schoolId: number, userId: number): void
   /** Stops the lease and withdraws this instance's watchers, telling the other instances (start of a shutdown). */
   withdrawPresence(): Promise<void>
@@ -122,17 +125,21 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     prisma,
     intervalMs: config.ACCESS_RECHECK_MS,
     logger,
-    onRevoked: (trigger) => metrics.accessRevoked.inc({ trigger }),
+    onRevoked: (trigger, reason) => (reason === 'session' ? metrics.sessionRevoked : metrics.accessRevoked).inc({ trigger }),
   })
-  const recheckUser = (schoolId: number, userId: number) =>
-    void access.recheckUser(schoolId, userId).catch((error: unknown) => logger.warn({ err: error, schoolId, userId }, 'access could not be re-checked'))
+  const recheck = (scope: RevocationScope) =>
+    access.recheck(scope).catch((error: unknown) => logger.warn({ err: error, scope }, 'connections could not be re-checked'))
   // From the other instances, through the adapter: checked like any input, although only instances send it.
-  io.on('access_changed', (change) => {
-    const { schoolId, userId } = (change ?? {}) as Partial<Record<'schoolId' | 'userId', unknown>>
-    const valid = (id: unknown): id is number => Number.isSafeInteger(id) && (id as number) > 0 && (id as number) <= MAX_ID
-    if (valid(schoolId) && valid(userId)) recheckUser(schoolId, userId)
+  io.on('access_changed', (raw) => {
+    const scope = parseRevocationScope(raw)
+    if (scope) void recheck(scope)
   })
-  const expiry = createTokenExpiry()
+  const revoke = async (scope: RevocationScope) => {
+    io.serverSideEmit('access_changed', scope)
+    await recheck(scope)
+  }
+  const expiry = createTokenExpiry({ noticeSeconds: config.TOKEN_EXPIRING_NOTICE_S })
+  const renewal = createRenewalCheck({ settings: config, prisma, onOutcome: (outcome) => metrics.renewals.inc({ outcome }) })
   const broadcaster = createBroadcaster(io, (type) => metrics.broadcasts.inc({ type }))
   const presence = createSchoolPresence({
     store: createPresenceStore(redis.pub, { prefix: config.REDIS_PREFIX, instanceId }),
@@ -181,6 +188,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     clientAddress: clientAddressOf(proxyTrust(config.TRUST_PROXY)),
     access,
     expiry,
+    renewal,
     messagesPerSecond: config.CLIENT_MESSAGES_PER_SECOND,
     presence,
     // The adapter sends SSUBSCRIBE on `sub` synchronously when a room is created; a PING queued behind
@@ -213,9 +221,9 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     limits,
     lease,
     access,
+    revoke,
     accessChanged(schoolId, userId) {
-      recheckUser(schoolId, userId)
-      io.serverSideEmit('access_changed', { schoolId, userId })
+      void revoke({ userId, schoolId })
     },
     withdrawPresence,
     halt() {

@@ -9,6 +9,7 @@ import { createRealtimeMetrics } from './operations/realtime-metrics.js'
 import { createHttpHandler } from './http-handler.js'
 import { createLogger } from './logger.js'
 import { createRealtimeRedis } from './redis-connections.js'
+import { startConnectionRevocationsWorker } from './worker/connection-revocations-worker.js'
 import { startSchoolEventsWorker } from './worker/school-events-worker.js'
 
 /** After this long a shutdown stops waiting and exits anyway. */
@@ -44,6 +45,13 @@ async function main(): Promise<void> {
     metrics,
     onAccessLost: realtime.accessChanged,
   })
+  // Ended sessions (sign-out, password change, a reused refresh token), from the API.
+  const revocations = startConnectionRevocationsWorker({
+    redisPrefix: config.REDIS_PREFIX,
+    connection: redis.worker,
+    logger,
+    revoke: realtime.revoke,
+  })
 
   // Events committed while no worker ran (a crash, a deploy) are applied and broadcast before the first
   // job is even looked at; their jobs then find nothing left to do.
@@ -70,8 +78,8 @@ async function main(): Promise<void> {
       const serverClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()))
       // Withdraw this instance's dashboard watchers at once, so no other instance shows them as ghosts.
       await realtime.withdrawPresence().catch((error: unknown) => logger.warn({ err: error }, 'presence could not be withdrawn'))
-      // 2. Finish the job in hand (its messages still reach the connected clients), take no more.
-      await events.close()
+      // 2. Finish the jobs in hand (their messages still reach the connected clients), take no more.
+      await Promise.all([events.close(), revocations.close()])
       // 3. Tell clients to reconnect elsewhere: plain WebSocket 1012, Socket.IO transport close.
       await realtime.close()
       httpServer.closeAllConnections()

@@ -1,17 +1,23 @@
 // The typed Socket.IO server of the dashboard: event names are the message types of @school/events.
 import type { Server, Socket } from 'socket.io'
-import type { Envelope, ServerMessageType } from '@school/events'
+import type { Envelope, RevocationScope, ServerMessageType } from '@school/events'
 import type { DashboardAccess } from './gateways/handshake.js'
 import type { ConnectionLease } from './guards/connection-limits.js'
 
 export type ServerToClientEvents = { [T in ServerMessageType]: (message: Envelope<T>) => void }
 export interface ClientToServerEvents {
   ping: (data: unknown) => void
+  /** In-band renewal: `{ token }`, a fresh access token of the same user and session. */
+  refresh: (data: unknown) => void
 }
 /** Messages between realtime instances (Socket.IO's serverSideEmit, carried by the adapter). */
 export interface InterServerEvents {
-  /** A user's owner/admin access to a school may have ended: each instance re-checks their connections to it. */
-  access_changed: (change: { schoolId: number; userId: number }) => void
+  /**
+   * A user's connections in this scope (of a school, of a session, or all) may have to end (lost access,
+   * an ended session): each instance re-checks them against the database. The name predates sessions; the
+   * school scope is the message instances sent before, so instances of both versions understand each other.
+   */
+  access_changed: (scope: RevocationScope) => void
 }
 export interface SocketData {
   access: DashboardAccess

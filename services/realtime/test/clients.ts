@@ -76,6 +76,7 @@ export interface DashboardClient {
   readonly kind: string
   readonly inbox: Inbox
   ping(data: unknown): void
+  refresh(token: string): void
   close(): Promise<void>
 }
 
@@ -130,6 +131,11 @@ export class PlainClient implements DashboardClient {
 
   ping(data: unknown): void {
     this.socket.send(JSON.stringify({ type: 'ping', data }))
+  }
+
+  /** In-band renewal: `{"type":"refresh","data":{"token":...}}`. */
+  refresh(token: string): void {
+    this.socket.send(JSON.stringify({ type: 'refresh', data: { token } }))
   }
 
   send(data: string | Buffer): void {
@@ -201,6 +207,11 @@ export class SocketIoClient implements DashboardClient {
 
   ping(data: unknown): void {
     this.socket.emit('ping', data)
+  }
+
+  /** In-band renewal: event `refresh` with `{token}`. */
+  refresh(token: string): void {
+    this.socket.emit('refresh', { token })
   }
 
   /** Resolves with the disconnect reason. */

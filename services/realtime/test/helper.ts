@@ -36,6 +36,7 @@ import { createRealtime, type Realtime } from '../src/app.js'
 import { handleHttpRequest } from '../src/http-handler.js'
 import { createLogger } from '../src/logger.js'
 import { createRealtimeRedis, type RealtimeRedis } from '../src/redis-connections.js'
+import { startConnectionRevocationsWorker, type ConnectionRevocationsWorker } from '../src/worker/connection-revocations-worker.js'
 import { startSchoolEventsWorker, type SchoolEventsWorker } from '../src/worker/school-events-worker.js'
 
 export interface Instance {
@@ -45,6 +46,8 @@ export interface Instance {
   realtime: Realtime
   redis: RealtimeRedis
   worker: SchoolEventsWorker | null
+  /** The consumer of connection-revocations, on instances started with a worker. */
+  revocations: ConnectionRevocationsWorker | null
   /** Closes this instance now (idempotent); otherwise teardown does. */
   stop(): Promise<void>
 }
@@ -63,7 +66,9 @@ export interface World {
   /** Registers a cleanup step; steps run last-registered first. */
   defer(step: () => unknown): void
   startInstance(options?: { worker?: boolean; heartbeatIntervalMs?: number }): Promise<Instance>
-  token(user: Pick<FixtureUser, 'id' | 'email'>, options?: { secret?: string; issuedSecondsAgo?: number; ttlSeconds?: number }): string
+  token(user: Pick<FixtureUser, 'id' | 'email'>, options?: { secret?: string; issuedSecondsAgo?: number; ttlSeconds?: number; sessionId?: string }): string
+  /** A live session of the user, as sign-in would start it (its id is the `sid` of tokens of it). */
+  startSession(user: Pick<FixtureUser, 'id'>): Promise<string>
   /**
    * Appends an event to the school's log, then enqueues it. `payload` may be a function that makes the
    * state change in the same transaction and returns the payload.
@@ -153,20 +158,26 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
               metrics: realtime.metrics,
               onAccessLost: realtime.accessChanged,
             })
+      const revocations =
+        options.worker === false
+          ? null
+          : startConnectionRevocationsWorker({ redisPrefix: prefix, connection: redis.worker, logger, revoke: realtime.revoke })
       httpServer.listen(0, '127.0.0.1')
       await once(httpServer, 'listening')
       if (worker) await worker.worker.waitUntilReady()
+      if (revocations) await revocations.worker.waitUntilReady()
       const { port } = httpServer.address() as AddressInfo
       let stopped: Promise<void> | undefined
       const stop = () =>
         (stopped ??= (async () => {
           await worker?.close()
+          await revocations?.close()
           await realtime.close()
           httpServer.closeAllConnections()
           await redis.close()
         })())
       defer(stop)
-      return { url: `http://127.0.0.1:${port}`, httpServer, realtime, redis, worker, stop }
+      return { url: `http://127.0.0.1:${port}`, httpServer, realtime, redis, worker, revocations, stop }
     },
 
     token(user, options = {}) {
@@ -178,7 +189,13 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
         expiresIn: (options.ttlSeconds ?? 3600) * 1000,
         ...(options.issuedSecondsAgo !== undefined ? { clockTimestamp: Date.now() - options.issuedSecondsAgo * 1000 } : {}),
       })
-      return signer({ sub: String(user.id), email: user.email })
+      return signer({ sub: String(user.id), email: user.email, ...(options.sessionId === undefined ? {} : { sid: options.sessionId }) })
+    },
+
+    async startSession(user) {
+      const later = new Date(Date.now() + 24 * 3600 * 1000)
+      const session = await prisma.session.create({ data: { id: randomUUID(), userId: user.id, expiresAt: later, idleExpiresAt: later } })
+      return session.id
     },
 
     async produceEvent(schoolId, type, payload, options = {}) {

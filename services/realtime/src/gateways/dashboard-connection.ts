@@ -1,18 +1,20 @@
 // One accepted dashboard connection, whatever its transport, and the lifecycle both gateways share: its
-// stream, its membership of the school's room, the guards that may end it (token expiry, lost access,
-// message budget), presence, and the logs. A transport supplies how to send, how full its buffer is and
-// how to close; everything else is here, once.
+// stream, its membership of the school's room, the guards that may end it (token expiry, lost access, an
+// ended session, message budget), in-band renewal of its token, presence, and the logs. A transport
+// supplies how to send, how full its buffer is and how to close; everything else is here, once.
 //
 // An instance is an object with its methods on the prototype, because an instance exists for every open
 // connection: no closures or child loggers are kept per connection (see docs/BENCHMARKS.md, memory).
 import type { Logger } from 'pino'
-import { dashboardRoom, type AnyEnvelope } from '@school/events'
+import { dashboardRoom, envelope, type AnyEnvelope } from '@school/events'
 import type { Namespace } from 'socket.io'
 import type { AdapterBridge, PlainMember, PlainMembership } from './adapter-bridge.js'
 import type { DashboardAccess } from './handshake.js'
 import type { Transport } from './welcome-messages.js'
-import type { AccessRecheck, Revocable } from '../guards/access-recheck.js'
+import type { AccessRecheck, Revocable, RevocationReason } from '../guards/access-recheck.js'
+import type { ConnectionLease } from '../guards/connection-limits.js'
 import type { ExpiringConnection, TokenExpiry } from '../guards/token-expiry.js'
+import type { RenewalCheck } from '../guards/token-renewal.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
 import type { DashboardStream, StreamSink } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
@@ -25,8 +27,10 @@ export interface ConnectionServices {
   /** The namespace whose adapter carries dashboard broadcasts (Socket.IO's main namespace). */
   namespace: Namespace
   streams: StreamRegistry
-  access: AccessRecheck
+  access: Pick<AccessRecheck, 'watch' | 'unwatch'>
   expiry: Pick<TokenExpiry, 'arm' | 'disarm'>
+  /** Decides an in-band renewal (a `refresh` message). */
+  renewal: RenewalCheck
   presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Client messages allowed per second on one connection. */
   messagesPerSecond: number
@@ -45,6 +49,8 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
   #windowStart = 0
   #used = 0
   #closed = false
+  /** A `refresh` is being checked: one at a time, so that two cannot arm the connection out of order. */
+  #renewing = false
 
   constructor(
     /** Unique on this instance; the pseudo id under which the connection is a member of its room. */
@@ -60,10 +66,15 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
   abstract send(message: AnyEnvelope, prepared?: PreparedMessage): void
   abstract bufferedBytes(): number
   abstract drop(reason: DropReason): void
+  /** The connection's slot under the connection limits, whose count must live as long as the token. */
+  protected abstract get lease(): ConnectionLease | undefined
   /** The token's `exp` passed: tell the client where the transport can, and close. */
   protected abstract closeExpired(): void
-  /** The user is no longer an owner or admin of the school: tell the client where the transport can, and close. */
-  protected abstract closeRevoked(): void
+  /**
+   * The user is no longer an owner or admin of the school (`access`), or the token's session ended
+   * (`session`): tell the client where the transport can, and close.
+   */
+  protected abstract closeRevoked(reason: RevocationReason): void
   /** Whether the client is still there (it may leave while the stream starts). */
   protected abstract get isOpen(): boolean
   /** Closes after an unexpected failure. */
@@ -78,12 +89,49 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
     this.closeExpired()
   }
 
-  revoke(): void {
-    this.closeRevoked()
+  tokenExpiring(): void {
+    const exp = this.access.tokenExpiresAt
+    if (exp !== undefined) this.send(envelope('token_expiring', { expiresAt: new Date(exp * 1000).toISOString() }))
+  }
+
+  revoke(reason: RevocationReason): void {
+    this.closeRevoked(reason)
+  }
+
+  /**
+   * A `refresh` message: a fresh token of the same user and session keeps the connection open until its
+   * `exp` (the expiry buckets and the connection-limit counts move with it); anything else is answered
+   * with an error and changes nothing, unless the database says the connection must end.
+   */
+  async renew(token: string): Promise<void> {
+    if (this.#renewing) {
+      return this.send(envelope('error', { code: 'refresh_in_progress', message: 'The previous refresh is still being checked' }))
+    }
+    this.#renewing = true
+    try {
+      const verdict = await this.services.renewal(token, this.access)
+      if (this.#closed) return
+      if (verdict.kind === 'refused') return this.send(envelope('error', { code: verdict.code, message: verdict.message }))
+      if (verdict.kind === 'revoked') {
+        this.services.logger.info({ ...this.logFields(), reason: verdict.reason }, 'renewal found the connection revoked; closing it')
+        return this.revoke(verdict.reason)
+      }
+      const { services } = this
+      services.expiry.disarm(this)
+      this.access.tokenExpiresAt = verdict.tokenExpiresAt
+      services.expiry.arm(this)
+      this.lease?.extend(verdict.tokenExpiresAt)
+      this.send(envelope('token_refreshed', { expiresAt: new Date(verdict.tokenExpiresAt * 1000).toISOString() }))
+    } catch (error) {
+      this.services.logger.warn({ ...this.logFields(), err: error }, 'token renewal could not be checked')
+      if (!this.#closed) this.send(envelope('error', { code: 'internal_error', message: 'The token could not be checked; try again' }))
+    } finally {
+      this.#renewing = false
+    }
   }
 
   logFields(): Record<string, unknown> {
-    return { transport: this.transport, connectionId: this.id, schoolId: this.access.schoolId, userId: this.access.user.id }
+    return { transport: this.transport, connectionId: this.id, schoolId: this.access.schoolId, userId: this.access.user.id, sessionId: this.access.sessionId }
   }
 
   /** One fixed one-second window of client messages: does one more fit? */
@@ -103,7 +151,7 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
     this.stream = services.streams.open(access.schoolId, this, this.transport)
     this.membership = services.bridge.join(services.namespace.adapter, this.id, dashboardRoom(access.schoolId), this)
     services.expiry.arm(this)
-    services.access.watch(access.schoolId, access.user.id, this)
+    services.access.watch(this)
     services.logger.info({ ...this.logFields(), ...logFields }, 'dashboard connection opened')
     this.send(services.connectionEstablished(access, this.transport))
     void this.#start()
@@ -132,7 +180,7 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
     this.#closed = true
     const { services, access } = this
     services.expiry.disarm(this)
-    services.access.unwatch(access.schoolId, this)
+    services.access.unwatch(this)
     this.membership.leave()
     services.streams.remove(this.stream)
     services.presence.left(access.schoolId, this.id)

@@ -8,7 +8,8 @@ import { CLIENT_MESSAGE_TYPES, DASHBOARD_WS_PATH, envelope, type AnyEnvelope, ty
 import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
 import { ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
-import { ACCESS_REVOKED } from '../guards/access-recheck.js'
+import { ACCESS_REVOKED, type RevocationReason } from '../guards/access-recheck.js'
+import { REFRESH_SHAPE, refreshToken } from './client-messages.js'
 import type { ClientAddress } from '../guards/client-address.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
@@ -55,6 +56,7 @@ class PlainConnection extends DashboardConnection {
     id: string,
     access: DashboardAccess,
     services: ConnectionServices,
+    protected readonly lease: ConnectionLease,
   ) {
     super(id, access, services)
   }
@@ -84,8 +86,9 @@ class PlainConnection extends DashboardConnection {
     this.ws.close(TOKEN_EXPIRED, 'token expired')
   }
 
-  protected closeRevoked(): void {
-    this.ws.close(ACCESS_REVOKED, 'access revoked')
+  protected closeRevoked(reason: RevocationReason): void {
+    if (reason === 'session') this.ws.close(TOKEN_EXPIRED, 'session_revoked')
+    else this.ws.close(ACCESS_REVOKED, 'access revoked')
   }
 
   protected closeFailed(): void {
@@ -116,24 +119,31 @@ function clientError(code: ClientErrorCode, message: string): AnyEnvelope {
   return envelope('error', { code, message })
 }
 
-/** Answers one client frame: a ping gets a pong, anything else an `error`; the connection stays open. */
-export function answerClientFrame(data: RawData, isBinary: boolean): AnyEnvelope {
-  if (isBinary) return clientError('unsupported_frame', 'Binary frames are not supported; send JSON text')
+/** What a client frame asks for: an answer to send at once, or an in-band renewal with this token. */
+export type ClientFrame = { kind: 'answer'; message: AnyEnvelope } | { kind: 'refresh'; token: string }
+
+/** Reads one client frame: a ping gets a pong, a refresh renews the token, anything else an `error`; the connection stays open. */
+export function readClientFrame(data: RawData, isBinary: boolean): ClientFrame {
+  const answer = (message: AnyEnvelope): ClientFrame => ({ kind: 'answer', message })
+  if (isBinary) return answer(clientError('unsupported_frame', 'Binary frames are not supported; send JSON text'))
   let parsed: unknown
   try {
     parsed = JSON.parse(data.toString())
   } catch {
-    return clientError('invalid_json', 'The message is not valid JSON')
+    return answer(clientError('invalid_json', 'The message is not valid JSON'))
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string') {
-    return clientError('invalid_message', 'A message must be a JSON object with a string "type"')
+    return answer(clientError('invalid_message', 'A message must be a JSON object with a string "type"'))
   }
   const message = parsed as { type: string; data?: unknown }
   if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(message.type)) {
-    return clientError('unknown_type', `Unknown message type "${message.type.slice(0, 64)}"; supported: ${CLIENT_MESSAGE_TYPES.join(', ')}`)
+    return answer(clientError('unknown_type', `Unknown message type "${message.type.slice(0, 64)}"; supported: ${CLIENT_MESSAGE_TYPES.join(', ')}`))
   }
-  // The only client message today is `ping`.
-  return envelope('pong', message.data ?? null)
+  if (message.type === 'refresh') {
+    const token = refreshToken(message.data)
+    return token === null ? answer(clientError('invalid_message', REFRESH_SHAPE)) : { kind: 'refresh', token }
+  }
+  return answer(envelope('pong', message.data ?? null))
 }
 
 export function createPlainWebSocketGateway(httpServer: HttpServer, options: PlainWebSocketGatewayOptions): PlainWebSocketGateway {
@@ -168,7 +178,9 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     if (!connection.takeMessage()) {
       return connection.send(clientError('rate_limited', `At most ${options.messagesPerSecond} messages per second`))
     }
-    connection.send(answerClientFrame(data, isBinary))
+    const frame = readClientFrame(data, isBinary)
+    if (frame.kind === 'refresh') void connection.renew(frame.token)
+    else connection.send(frame.message)
   }
   function onError(this: WebSocket, error: Error): void {
     logger.debug({ ...connections.get(this)?.logFields(), err: error }, 'websocket error')
@@ -221,15 +233,15 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     socket.on('close', releaseSlot)
     if (socket.destroyed) releaseSlot.call(socket)
     if (closing) return refuseUpgrade(socket, 503, { code: 'service_unavailable', message: 'The service is restarting; reconnect shortly' })
-    const { access } = result
+    const { access, lease } = result
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onSocketError)
-      onConnection(ws, access)
+      onConnection(ws, access, lease)
     })
   }
 
-  function onConnection(ws: WebSocket, access: DashboardAccess): void {
-    const connection = new PlainConnection(ws, `ws:${nextId++}`, access, options)
+  function onConnection(ws: WebSocket, access: DashboardAccess, lease: ConnectionLease): void {
+    const connection = new PlainConnection(ws, `ws:${nextId++}`, access, options, lease)
     connections.set(ws, connection)
     ws.on('pong', onPong)
     ws.on('message', onMessage)

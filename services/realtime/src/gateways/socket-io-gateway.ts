@@ -6,6 +6,9 @@ import { DashboardConnection, type ConnectionServices, type DropReason } from '.
 import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
 import { ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
+import type { RevocationReason } from '../guards/access-recheck.js'
+import type { ConnectionLease } from '../guards/connection-limits.js'
+import { REFRESH_SHAPE, refreshToken } from './client-messages.js'
 import type { ClientAddress } from '../guards/client-address.js'
 
 export interface SocketIoGatewayOptions extends ConnectionServices {
@@ -96,13 +99,21 @@ class SocketIoConnection extends DashboardConnection {
     return this.socket.connected
   }
 
+  protected get lease(): ConnectionLease | undefined {
+    return this.socket.data.slot
+  }
+
   protected closeExpired(): void {
     emitEnvelope(this.socket, envelope('error', { code: 'token_expired', message: 'The access token expired; sign in again and reconnect with since' }))
     this.socket.disconnect(true)
   }
 
-  protected closeRevoked(): void {
-    emitEnvelope(this.socket, envelope('error', { code: 'access_revoked', message: 'You are no longer an owner or admin of this school' }))
+  protected closeRevoked(reason: RevocationReason): void {
+    const error =
+      reason === 'session'
+        ? envelope('error', { code: 'session_revoked', message: 'Your session has ended (signed out, or the password was changed); sign in again' })
+        : envelope('error', { code: 'access_revoked', message: 'You are no longer an owner or admin of this school' })
+    emitEnvelope(this.socket, error)
     this.socket.disconnect(true)
   }
 
@@ -154,11 +165,17 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     // session would otherwise stay in memory as long as the connection (Socket.IO's memory guidance).
     ;(socket.conn as unknown as { request: unknown }).request = null
     const connection = new SocketIoConnection(socket, socket.data.access, options)
+    const rateLimited = () => envelope('error', { code: 'rate_limited', message: `At most ${options.messagesPerSecond} messages per second` })
     socket.on('ping', (data) => {
-      if (!connection.takeMessage()) {
-        return emitEnvelope(socket, envelope('error', { code: 'rate_limited', message: `At most ${options.messagesPerSecond} messages per second` }))
-      }
+      if (!connection.takeMessage()) return emitEnvelope(socket, rateLimited())
       emitEnvelope(socket, envelope('pong', data ?? null))
+    })
+    // In-band renewal: `refresh` with {token}; answered token_refreshed or error, like the plain WebSocket's.
+    socket.on('refresh', (data) => {
+      if (!connection.takeMessage()) return emitEnvelope(socket, rateLimited())
+      const token = refreshToken(data)
+      if (token === null) return emitEnvelope(socket, envelope('error', { code: 'invalid_message', message: REFRESH_SHAPE }))
+      void connection.renew(token)
     })
     socket.on('disconnect', (reason) => connection.closed({ reason, dropReason: socket.data.dropReason }))
     connection.open({ engine: socket.conn.transport.name })

@@ -1,68 +1,104 @@
-// Authorization is not only checked at the handshake. A change of access made through the API is an event
-// (`member.removed`, `member.role_changed`): the instance that applies it tells every instance, and each
-// re-checks that user's connections to that school at once. Changes made outside the API (a role edited in
-// the database, an account deleted) are caught by a safety net: every ACCESS_RECHECK_MS one statement checks
-// every watched (school, user) pair of this instance.
+// Authorization is not only checked at the handshake: a connection ends when its user loses the owner/admin
+// role of its school, or when the session of its token ends (sign-out, password change, a reused refresh
+// token). Both reach every instance as one kind of notice, a revocation scope (a user's connections to one
+// school, of one session, or all of them): the instance that learns of it (its worker applied an access
+// event, or it took a job from the connection-revocations queue) tells every instance, and each re-checks
+// its connections in that scope against the database at once, in one statement. Changes made outside the
+// API (a role edited in the database, an account deleted, a session revoked by hand) are caught by a safety
+// net: every ACCESS_RECHECK_MS one statement checks every watched (school, user, session) of this instance.
 import type { Logger } from 'pino'
 import type { PrismaClient } from '@school/db'
-import { watchersWithoutAccess, type SchoolWatcher as SchoolUser } from '@school/auth'
+import { watchersWithoutAccess, type LostWatcher, type SchoolWatcher } from '@school/auth'
+import type { RevocationScope } from '@school/events'
 
 /** Close code for a connection whose user lost access to the school while connected. */
 export const ACCESS_REVOKED = 4003
 
+/** Why a connection is ended: the role is gone (`access`), or the session of its token is (`session`). */
+export type RevocationReason = LostWatcher['reason']
+
 /** A connection the recheck can end; it is its own key, so that watching keeps no closure per connection. */
 export interface Revocable {
-  revoke(): void
+  readonly access: { readonly schoolId: number; readonly user: { readonly id: number }; readonly sessionId?: string | undefined }
+  revoke(reason: RevocationReason): void
 }
 
 export type RevocationTrigger = 'event' | 'recheck'
 
 export interface AccessRecheck {
-  /** Watches one connection; `revoke()` is called once if its user loses access. */
-  watch(schoolId: number, userId: number, connection: Revocable): void
-  unwatch(schoolId: number, connection: Revocable): void
-  /** The user's access to the school may have changed: re-checks their connections here now (one statement, if any). */
-  recheckUser(schoolId: number, userId: number): Promise<void>
+  /** Watches one connection; `revoke()` is called once if its user loses access or its session ends. */
+  watch(connection: Revocable): void
+  unwatch(connection: Revocable): void
+  /** Something changed for this user: re-checks their connections here in that scope now (one statement, if any). */
+  recheck(scope: RevocationScope): Promise<void>
   /** Re-checks every watched connection now, in one statement (tests, and the timer). */
   checkNow(): Promise<void>
   close(): void
 }
 
-/** Pairs per statement: one statement per interval up to this many watched (school, user) pairs. */
-const PAIRS_PER_STATEMENT = 20_000
+/** Watchers per statement: one statement per interval up to this many watched (school, user, session). */
+const WATCHERS_PER_STATEMENT = 20_000
+
+function inScope(connection: Revocable, scope: RevocationScope): boolean {
+  if ('schoolId' in scope) return connection.access.schoolId === scope.schoolId
+  if ('sessionId' in scope) return connection.access.sessionId === scope.sessionId
+  return true
+}
+
+const keyOf = (watcher: SchoolWatcher) => `${watcher.schoolId}|${watcher.userId}|${watcher.sessionId ?? ''}`
 
 export function createAccessRecheck(deps: {
   prisma: PrismaClient
   intervalMs: number
   logger: Logger
-  onRevoked?(trigger: RevocationTrigger): void
+  onRevoked?(trigger: RevocationTrigger, reason: RevocationReason): void
 }): AccessRecheck {
   const { prisma, logger } = deps
-  const bySchool = new Map<number, Map<Revocable, number>>()
+  /** Every watched connection, by user: a notice names a user, and a user has few connections. */
+  const byUser = new Map<number, Set<Revocable>>()
 
-  const revoke = (lost: readonly SchoolUser[], trigger: RevocationTrigger) => {
-    for (const { schoolId, userId } of lost) {
-      const watchers = bySchool.get(schoolId)
-      if (!watchers) continue
-      for (const [connection, watcherId] of watchers) {
-        if (watcherId !== userId) continue
-        watchers.delete(connection)
-        logger.info({ schoolId, userId, trigger }, 'access revoked; closing the dashboard connection')
-        deps.onRevoked?.(trigger)
-        connection.revoke()
+  const watcherOf = (connection: Revocable): SchoolWatcher => ({
+    schoolId: connection.access.schoolId,
+    userId: connection.access.user.id,
+    sessionId: connection.access.sessionId,
+  })
+
+  /** Asks the database about the distinct watchers of these connections and ends those it rules out. */
+  const check = async (connections: Iterable<Revocable>, trigger: RevocationTrigger) => {
+    const distinct = new Map<string, SchoolWatcher>()
+    for (const connection of connections) {
+      const watcher = watcherOf(connection)
+      distinct.set(keyOf(watcher), watcher)
+    }
+    const watchers = [...distinct.values()]
+    for (let start = 0; start < watchers.length; start += WATCHERS_PER_STATEMENT) {
+      const lost = await watchersWithoutAccess(prisma, watchers.slice(start, start + WATCHERS_PER_STATEMENT))
+      revoke(lost, trigger)
+    }
+  }
+
+  const revoke = (lost: readonly LostWatcher[], trigger: RevocationTrigger) => {
+    const reasons = new Map(lost.map((watcher) => [keyOf(watcher), watcher.reason]))
+    for (const userId of new Set(lost.map((watcher) => watcher.userId))) {
+      const connections = byUser.get(userId)
+      if (!connections) continue
+      for (const connection of connections) {
+        const reason = reasons.get(keyOf(watcherOf(connection)))
+        if (reason === undefined) continue
+        connections.delete(connection)
+        const { schoolId, sessionId } = connection.access
+        logger.info({ schoolId, userId, sessionId, trigger, reason }, `${reason === 'session' ? 'session ended' : 'access revoked'}; closing the dashboard connection`)
+        deps.onRevoked?.(trigger, reason)
+        connection.revoke(reason)
       }
-      if (watchers.size === 0) bySchool.delete(schoolId)
+      if (connections.size === 0) byUser.delete(userId)
     }
   }
 
   const checkNow = async (): Promise<void> => {
-    const pairs: SchoolUser[] = []
-    for (const [schoolId, watchers] of bySchool) {
-      for (const userId of new Set(watchers.values())) pairs.push({ schoolId, userId })
-    }
-    for (let start = 0; start < pairs.length; start += PAIRS_PER_STATEMENT) {
-      revoke(await watchersWithoutAccess(prisma, pairs.slice(start, start + PAIRS_PER_STATEMENT)), 'recheck')
-    }
+    const all: Revocable[] = []
+    for (const connections of byUser.values()) all.push(...connections)
+    await check(all, 'recheck')
   }
 
   let running: Promise<void> = Promise.resolve()
@@ -72,26 +108,28 @@ export function createAccessRecheck(deps: {
   timer.unref()
 
   return {
-    watch(schoolId, userId, connection) {
-      let watchers = bySchool.get(schoolId)
-      if (!watchers) bySchool.set(schoolId, (watchers = new Map()))
-      watchers.set(connection, userId)
+    watch(connection) {
+      const userId = connection.access.user.id
+      let connections = byUser.get(userId)
+      if (!connections) byUser.set(userId, (connections = new Set()))
+      connections.add(connection)
     },
-    unwatch(schoolId, connection) {
-      const watchers = bySchool.get(schoolId)
-      if (!watchers?.delete(connection)) return
-      if (watchers.size === 0) bySchool.delete(schoolId)
+    unwatch(connection) {
+      const userId = connection.access.user.id
+      const connections = byUser.get(userId)
+      if (!connections?.delete(connection)) return
+      if (connections.size === 0) byUser.delete(userId)
     },
-    async recheckUser(schoolId, userId) {
-      const watchers = bySchool.get(schoolId)
-      if (!watchers || ![...watchers.values()].includes(userId)) return
-      // The database, not the event, decides: a role given back since the event keeps the connection.
-      revoke(await watchersWithoutAccess(prisma, [{ schoolId, userId }]), 'event')
+    async recheck(scope) {
+      const connections = [...(byUser.get(scope.userId) ?? [])].filter((connection) => inScope(connection, scope))
+      if (connections.length === 0) return
+      // The database, not the notice, decides: a role given back since the event keeps the connection.
+      await check(connections, 'event')
     },
     checkNow,
     close() {
       clearInterval(timer)
-      bySchool.clear()
+      byUser.clear()
     },
   }
 }

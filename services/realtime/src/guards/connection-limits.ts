@@ -29,6 +29,8 @@ export interface LimitRefusal {
 /** One admitted connection's slot; release() gives it back and may be called any number of times. */
 export interface ConnectionLease {
   release(): void
+  /** The connection's token was renewed until `tokenExpiresAt` (seconds): its counts must live that long. */
+  extend(tokenExpiresAt: number): void
 }
 
 export interface ConnectionLimits {
@@ -61,7 +63,7 @@ export interface ConnectionLimitsOptions {
 }
 
 const HANDSHAKE_WINDOW_MS = 60_000
-/** No token lives longer than the API's JWT_TTL_SECONDS maximum (7 days); a count key need not either. */
+/** No token lives longer than the API's ACCESS_TOKEN_TTL_S maximum (7 days); a count key need not either. */
 const MAX_KEY_TTL_MS = 8 * 24 * 3600_000
 const DEFAULT_KEY_TTL_MS = 24 * 3600_000
 
@@ -149,7 +151,7 @@ class Slot implements ConnectionLease {
   #released = false
 
   constructor(
-    private readonly owner: { giveBack(user: Tally, from: Tally): void },
+    private readonly owner: { giveBack(user: Tally, from: Tally): void; extend(user: Tally, from: Tally, tokenExpiresAt: number): void },
     private readonly user: Tally,
     private readonly from: Tally,
   ) {}
@@ -158,6 +160,10 @@ class Slot implements ConnectionLease {
     if (this.#released) return
     this.#released = true
     this.owner.giveBack(this.user, this.from)
+  }
+
+  extend(tokenExpiresAt: number): void {
+    if (!this.#released) this.owner.extend(this.user, this.from, tokenExpiresAt)
   }
 }
 
@@ -260,12 +266,27 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
       for (const key of onKeys) forgetIfIdle(key)
     })
 
+  /** How long a key counting a connection whose token expires at `tokenExpiresAt` (seconds, if any) must live. */
+  const keepUntilFor = (tokenExpiresAt: number | undefined) => {
+    const untilMs = tokenExpiresAt === undefined ? Date.now() + DEFAULT_KEY_TTL_MS : tokenExpiresAt * 1000
+    return Math.min(untilMs, Date.now() + MAX_KEY_TTL_MS) + options.instanceTtlMs
+  }
+
   const owner = {
     giveBack(user: Tally, from: Tally) {
       if (halted) return
       user.count -= 1
       from.count -= 1
       void store([user.key, from.key])
+    },
+    // A renewed token: the keys live at least until it expires (one write, only when that is later).
+    extend(user: Tally, from: Tally, tokenExpiresAt: number) {
+      if (halted) return
+      const keepUntil = keepUntilFor(tokenExpiresAt)
+      const longer = [user, from].filter((tally) => tally.keepUntil < keepUntil)
+      if (longer.length === 0) return
+      for (const tally of longer) tally.keepUntil = keepUntil
+      void store(longer.map((tally) => tally.key))
     },
   }
 
@@ -306,8 +327,7 @@ export function createConnectionLimits(redis: Redis, options: ConnectionLimitsOp
       const slotKeys = [keys.user(userId), keys.address(address)] as const
       return serialized(slotKeys, async () => {
         const [user, from] = slotKeys.map((key) => tallyOf(key)) as [Tally, Tally]
-        const untilMs = tokenExpiresAt === undefined ? Date.now() + DEFAULT_KEY_TTL_MS : tokenExpiresAt * 1000
-        const keepUntil = Math.min(untilMs, Date.now() + MAX_KEY_TTL_MS) + options.instanceTtlMs
+        const keepUntil = keepUntilFor(tokenExpiresAt)
         let verdict = 0
         let counted = true
         try {

@@ -17,6 +17,8 @@ export interface RealtimeMetrics extends ServiceRegistry {
   jobsFailed: Counter
   jobsRetried: Counter
   accessRevoked: Counter<'trigger'>
+  sessionRevoked: Counter<'trigger'>
+  renewals: Counter<'outcome'>
   presenceClaims: Counter
   /** Adds sources of the gauges read at scrape time (connections from the gateways, queue from the worker). */
   observe(gauges: Partial<RealtimeGauges>): void
@@ -129,6 +131,18 @@ export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeM
       name: 'dashboard_access_revoked_total',
       help: 'Connections closed because their user lost owner/admin access, by trigger (event: an access change applied; recheck: the periodic safety net).',
       labelNames: ['trigger'],
+      registers,
+    }),
+    sessionRevoked: new Counter({
+      name: 'dashboard_session_revoked_total',
+      help: 'Connections closed because the session of their token ended (sign-out, password change, a reused refresh token), by trigger (event: a revocation notice; recheck: the periodic safety net).',
+      labelNames: ['trigger'],
+      registers,
+    }),
+    renewals: new Counter({
+      name: 'dashboard_token_renewals_total',
+      help: 'In-band token renewals (refresh messages) by outcome: renewed, invalid_token, expired_token, token_mismatch, revoked_access, revoked_session.',
+      labelNames: ['outcome'],
       registers,
     }),
     presenceClaims: new Counter({

@@ -5,14 +5,21 @@ import { createTokenExpiry, type ExpiringConnection } from '../../src/guards/tok
 
 function connection(tokenExpiresAt: number | undefined) {
   const expired: number[] = []
-  const c: ExpiringConnection & { expired: number[] } = { tokenExpiresAt, expire: () => expired.push(Date.now()), expired }
+  const noticed: number[] = []
+  const c: ExpiringConnection & { expired: number[]; noticed: number[]; tokenExpiresAt: number | undefined } = {
+    tokenExpiresAt,
+    expire: () => expired.push(Date.now()),
+    tokenExpiring: () => noticed.push(Date.now()),
+    expired,
+    noticed,
+  }
   return c
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 /** An expiry check that the test closes when it ends. */
-function startExpiry(t: Test, options: { tickMs?: number } = {}) {
+function startExpiry(t: Test, options: { tickMs?: number; noticeSeconds?: number } = {}) {
   const expiry = createTokenExpiry(options)
   t.teardown(() => expiry.close())
   return expiry
@@ -70,4 +77,48 @@ t.test('a disarmed connection is never expired, and a token without exp is not a
   expiry.checkNow()
   t.same(gone.expired, [])
   t.same(forever.expired, [])
+})
+
+t.test('tells a connection its token is expiring the notice before exp, from the same tick, once', async (t) => {
+  const expiry = startExpiry(t, { noticeSeconds: 60 })
+  const now = nowSeconds()
+  const later = connection(now + 3600)
+  const soon = connection(now + 30)
+  expiry.arm(later)
+  expiry.arm(soon)
+  t.same(soon.noticed, [], 'not during arm: the welcome goes out first')
+  expiry.checkNow()
+  t.equal(soon.noticed.length, 1, 'already within the notice: told at the next tick')
+  t.same(later.noticed, [])
+  const realNow = Date.now
+  t.teardown(() => (Date.now = realNow))
+  Date.now = () => (now + 3600 - 60) * 1000
+  expiry.checkNow()
+  t.equal(later.noticed.length, 1, 'told when its notice second comes')
+  t.same(later.expired, [])
+  expiry.checkNow()
+  t.equal(later.noticed.length, 1, 'once')
+})
+
+t.test('a renewed connection moves to the buckets of its new exp: neither expired nor told at the old one', async (t) => {
+  const expiry = startExpiry(t, { noticeSeconds: 10 })
+  const now = nowSeconds()
+  const renewed = connection(now + 20)
+  expiry.arm(renewed)
+  expiry.disarm(renewed)
+  renewed.tokenExpiresAt = now + 120
+  expiry.arm(renewed)
+  t.equal(expiry.size, 1)
+  const realNow = Date.now
+  t.teardown(() => (Date.now = realNow))
+  Date.now = () => (now + 21) * 1000
+  expiry.checkNow()
+  t.same([renewed.noticed.length, renewed.expired.length], [0, 0], 'the old exp passed without effect')
+  Date.now = () => (now + 110) * 1000
+  expiry.checkNow()
+  t.same([renewed.noticed.length, renewed.expired.length], [1, 0], 'the new notice')
+  Date.now = () => (now + 120) * 1000
+  expiry.checkNow()
+  t.same(renewed.expired.length, 1, 'the new exp')
+  t.equal(expiry.size, 0)
 })
