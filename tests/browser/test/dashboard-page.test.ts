@@ -38,8 +38,10 @@ t.test('the dashboard page shows changes live in a second window and catches up 
       }
     })
   }
+  // Two people, two browsers: the tabs of one browser share its session (the refresh cookie).
+  const watcherContext = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const sender = await context.newPage()
-  const watcher = await context.newPage()
+  const watcher = await watcherContext.newPage()
   watch(sender, 'sender')
   watch(watcher, 'watcher')
 
@@ -89,6 +91,13 @@ t.test('the dashboard page shows changes live in a second window and catches up 
   ])
   await watcher.locator('[data-metric="pendingInvitations"]', { hasText: '1' }).waitFor()
   await watcher.screenshot({ path: screenshotPath('dashboard-live'), fullPage: true })
+  // At 1280 px the invitations table fits its card: its last column is not cut off.
+  const overflow = await watcher.evaluate(() => {
+    const card = document.querySelector('section.invitations')!.getBoundingClientRect()
+    const lastHeader = document.querySelector('#invitations thead th:last-child')!.getBoundingClientRect()
+    return { cardRight: Math.round(card.right), lastColumnRight: Math.round(lastHeader.right) }
+  })
+  t.ok(overflow.lastColumnRight <= overflow.cardRight, `the last column ends inside the card (${JSON.stringify(overflow)})`)
 
   // The realtime service stops; an invitation is sent through the API while it is down; it comes back.
   await system.realtime.stop()
@@ -113,13 +122,73 @@ t.test('the dashboard page shows changes live in a second window and catches up 
   // The sender caught up too.
   await sender.locator('[data-metric="pendingInvitations"]', { hasText: '2' }).waitFor()
 
-  // Only the token is kept, and only for the tab.
+  // Nothing of the session is in Web Storage: the access token is in memory, the refresh token in an
+  // HttpOnly cookie that scripts cannot read.
   t.same(await watcher.evaluate(() => Object.keys(localStorage)), [])
-  t.same(await watcher.evaluate(() => Object.keys(sessionStorage).sort()), ['school-dashboard.token', 'school-dashboard.user'])
+  t.same(await watcher.evaluate(() => Object.keys(sessionStorage)), [])
+  t.same(await watcher.evaluate(() => document.cookie), '', 'the refresh cookie is not readable by scripts')
+  const cookie = (await watcherContext.cookies()).find((entry) => entry.name === 'sd_refresh')
+  t.match(cookie, { path: '/api/auth', httpOnly: true, sameSite: 'Strict' })
 
   await watcher.screenshot({ path: screenshotPath('dashboard-after-restart'), fullPage: true })
   t.same(problems, [], 'no script errors or policy violations')
   // Before the system's teardown, so that no page is still talking to services being stopped.
+  await watcherContext.close()
+  await context.close()
+  await browser.close()
+})
+
+t.test('with access tokens of a few seconds the page stays connected through renewals in band, then a sign-out in another tab ends it', { skip: missing ?? false }, async (t) => {
+  const system = await startSystem(t, 'browser_sessions', { apiEnv: { ACCESS_TOKEN_TTL_S: '4' }, realtimeEnv: { TOKEN_EXPIRING_NOTICE_S: '2' } })
+  const { schoolA, ownerA } = system.fixture
+  const browser = await launchBrowser(t)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (error) => problems.push(error.message))
+  // What the page's live connection carries, seen from outside: how many WebSockets it opened and how many
+  // renewals the server confirmed on them.
+  let sockets = 0
+  let renewals = 0
+  const waiting: Array<{ count: number; resolve: () => void }> = []
+  const renewed = (count: number) => (renewals >= count ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ count, resolve })))
+  page.on('websocket', (socket) => {
+    if (!socket.url().includes('/socket.io/')) return
+    sockets += 1
+    socket.on('framereceived', (frame) => {
+      if (typeof frame.payload !== 'string' || !frame.payload.startsWith('42["token_refreshed"')) return
+      renewals += 1
+      for (const waiter of waiting.splice(0)) (renewals >= waiter.count ? waiter.resolve : () => waiting.push(waiter))()
+    })
+  })
+
+  await openDashboard(page, system.origin, ownerA, schoolA.id)
+  const token = await system.login(ownerA)
+  let seq = 4
+  // Three renewals at least, with an event between each: none may be missed.
+  for (const target of [1, 2, 3]) {
+    const { status } = await system.request('POST', `/api/accounts/schools/${schoolA.id}/students/`, { token, body: { name: `Student ${target}` } })
+    t.equal(status, 201)
+    seq += 1
+    await feedEntry(page, seq).waitFor()
+    await renewed(target)
+  }
+  t.ok(renewals >= 3, `${renewals} renewals in band`)
+  t.equal(sockets, 1, 'one WebSocket all along: no reconnection')
+  t.equal(await page.locator('#connection-state').getAttribute('data-state'), 'connected')
+  t.same(await page.locator('#feed li').evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-seq')))), [7, 6, 5, 4, 3, 2, 1], 'every event, once')
+
+  // Another tab of the same browser resumes the session from its cookie and signs out.
+  const other = await context.newPage()
+  await other.goto(`${system.origin}/dashboard/`)
+  await other.getByRole('button', { name: 'Sign out' }).click()
+  await other.locator('#sign-in').waitFor()
+  // The first tab's connection is closed by the server (session_revoked) and it asks to sign in again.
+  await page.locator('#sign-in').waitFor({ timeout: 5_000 })
+  t.match(await page.locator('#page-error').textContent(), /Your session has ended/)
+  t.equal(await page.locator('#connection-state').getAttribute('data-state'), 'idle')
+  t.equal((await context.cookies()).find((entry) => entry.name === 'sd_refresh'), undefined, 'the cookie is gone')
+  t.same(problems, [], 'no script errors')
   await context.close()
   await browser.close()
 })

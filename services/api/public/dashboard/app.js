@@ -1,9 +1,10 @@
 // The live school dashboard page: signs in through the API, renders a school's dashboard, and keeps it
 // current over Socket.IO, resuming after each reconnection from the last event seen (docs/PROTOCOL.md).
+// The session lasts all day: the access token lives in memory only and is renewed before it expires with
+// the refresh token, an HttpOnly cookie this script cannot read; the live connection takes the new token
+// in band (`refresh`), without reconnecting.
 import { io } from '/dashboard/vendor/socket.io.esm.min.js'
 
-const TOKEN_KEY = 'school-dashboard.token'
-const USER_KEY = 'school-dashboard.user'
 const FEED_LIMIT = 50
 const ADMIN_ROLES = new Set(['school_owner', 'school_admin'])
 const ROLE_NAMES = { school_owner: 'Owner', school_admin: 'Admin', teacher: 'Teacher', student: 'Student' }
@@ -26,27 +27,79 @@ const state = {
   socket: null,
 }
 
-// --- the session: only the access token (and the non-secret user record) in sessionStorage ---
+// --- the session: the access token in memory, the refresh token in an HttpOnly cookie (docs/SECURITY.md) ---
+
+/** { token, expiresAt (ms), user } while signed in. Nothing of it is in Web Storage. */
+let session = null
+let renewalTimer = null
+let renewing = null
 
 function storedSession() {
-  const token = sessionStorage.getItem(TOKEN_KEY)
-  const user = sessionStorage.getItem(USER_KEY)
-  if (!token || !user) return null
-  try {
-    return { token, user: JSON.parse(user) }
-  } catch {
-    return null
-  }
+  return session
 }
 
-function saveSession(token, user) {
-  sessionStorage.setItem(TOKEN_KEY, token)
-  sessionStorage.setItem(USER_KEY, JSON.stringify(user))
+function saveSession(token, expiresAt, user) {
+  session = { token, expiresAt: Date.parse(expiresAt), user }
+  scheduleRenewal()
 }
 
 function forgetSession() {
-  sessionStorage.removeItem(TOKEN_KEY)
-  sessionStorage.removeItem(USER_KEY)
+  session = null
+  clearTimeout(renewalTimer)
+}
+
+/** Renews a while before the token expires: a minute, or a third of its life when it is shorter. */
+function scheduleRenewal() {
+  clearTimeout(renewalTimer)
+  if (!session) return
+  const left = session.expiresAt - Date.now()
+  const ahead = Math.min(60_000, left / 3)
+  renewalTimer = setTimeout(() => renewSession().catch(() => {}), Math.max(0, left - ahead))
+}
+
+/**
+ * Exchanges the refresh cookie for a new access token (and a rotated cookie), once at a time in this tab
+ * and, through the Web Locks API, across the tabs of this browser, which share the cookie: two tabs
+ * presenting the same cookie at once would look like a stolen token and end the session.
+ */
+function renewSession() {
+  renewing ??= (async () => {
+    const refresh = () => fetch('/api/auth/refresh', { method: 'POST', headers: { accept: 'application/json' }, credentials: 'same-origin' })
+    const response = navigator.locks ? await navigator.locks.request('school-dashboard-refresh', refresh) : await refresh()
+    const body = await response.json().catch(() => null)
+    if (!response.ok) throw new ApiError(response.status, body)
+    const previous = session
+    saveSession(body.token, body.expiresAt, body.user)
+    if (previous && previous.user.id !== body.user.id) {
+      // Another tab signed in as someone else: this tab follows the browser's session.
+      startSession(body.user)
+      return session
+    }
+    renewConnection()
+    return session
+  })().finally(() => {
+    renewing = null
+  })
+  return renewing
+}
+
+/** Hands the current token to the live connection, in band; a reconnection uses it too. */
+function renewConnection() {
+  const socket = state.socket
+  if (!socket || !session) return
+  socket.auth.token = session.token
+  // Socket.IO would buffer an emit while disconnected and send it after the reconnection: not wanted.
+  if (socket.connected) socket.emit('refresh', { token: session.token })
+}
+
+/** Resumes the browser's session from its cookie (a reload, a new tab); false when there is none. */
+async function resumeSession() {
+  try {
+    await renewSession()
+    return true
+  } catch {
+    return false
+  }
 }
 
 class ApiError extends Error {
@@ -58,17 +111,21 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, retried = false) {
   const headers = { accept: 'application/json' }
-  const session = storedSession()
-  if (session) headers.authorization = `Bearer ${session.token}`
+  const current = storedSession()
+  if (current) headers.authorization = `Bearer ${current.token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   const text = await response.text()
   const parsed = text ? JSON.parse(text) : null
   if (!response.ok) {
     const error = new ApiError(response.status, parsed)
-    if (response.status === 401 && session) signOut('Your session has expired; please sign in again.')
+    if (response.status === 401 && current && !path.startsWith('/api/auth/')) {
+      // The access token expired (a sleeping laptop): renew it once and try again.
+      if (!retried && (await resumeSession())) return api(method, path, body, true)
+      signOut('Your session has expired; please sign in again.')
+    }
     throw error
   }
   return parsed
@@ -228,6 +285,7 @@ function reloadInvitationsSoon() {
 
 function connect(schoolId) {
   const { token } = storedSession()
+  let renewedForReconnect = false
   setConnection('connecting', 'Connecting…')
   // The page's own origin: the load balancer sends /socket.io/ to the realtime service.
   const socket = io({ auth: { token, schoolId, since: state.lastSeq }, reconnectionDelayMax: 5_000 })
@@ -239,8 +297,28 @@ function connect(schoolId) {
     setConnection('reconnecting', `Reconnecting… (attempt ${attempt})`)
   })
   socket.on('connect', () => {
+    renewedForReconnect = false
     setConnection('connected', 'Connected')
     showError(null)
+  })
+  // The connection's token expires soon: renew it in band (a token newer than the connection's is sent as is).
+  socket.on('token_expiring', (message) => {
+    if (session && session.expiresAt > Date.parse(message.data.expiresAt)) renewConnection()
+    else renewSession().catch(() => {})
+  })
+  socket.on('error', (message) => {
+    const code = message?.data?.code
+    if (code === 'session_revoked') signOut('Your session has ended (signed out in another window, or the password was changed); please sign in again.')
+    else if (code === 'token_mismatch') {
+      // The browser's session changed (another tab signed in again): reconnect with its token.
+      socket.disconnect()
+      socket.auth.since = state.lastSeq
+      socket.connect()
+    } else if (code === 'access_revoked') {
+      socket.close()
+      setConnection('offline', 'Offline')
+      showError('You are no longer an owner or admin of this school.')
+    } else if (code === 'token_expired') renewSession().catch(() => {})
   })
   socket.on('disconnect', (reason) => {
     if (reason === 'io client disconnect') return
@@ -258,7 +336,18 @@ function connect(schoolId) {
   socket.on('connect_error', (error) => {
     const refused = error.data?.code ?? (['unauthorized', 'forbidden', 'school_not_found'].includes(error.message) ? error.message : null)
     if (refused === 'unauthorized') {
-      signOut('Your session has expired; please sign in again.')
+      // Its token expired while the connection was down (a realtime restart): renew once, then retry.
+      if (renewedForReconnect) return signOut('Your session has expired; please sign in again.')
+      renewedForReconnect = true
+      renewSession().then(
+        () => {
+          if (state.socket !== socket) return
+          socket.auth.token = session.token
+          socket.auth.since = state.lastSeq
+          socket.connect()
+        },
+        () => signOut('Your session has expired; please sign in again.'),
+      )
     } else if (refused) {
       socket.close()
       setConnection('offline', 'Offline')
@@ -372,8 +461,8 @@ $('sign-in-form').addEventListener('submit', async (event) => {
     return
   }
   try {
-    const { token, user } = await api('POST', '/api/auth/login', { email, password })
-    saveSession(token, user)
+    const { token, expiresAt, user } = await api('POST', '/api/auth/login', { email, password })
+    saveSession(token, expiresAt, user)
     form.reset()
     showError(null)
     startSession(user)
@@ -387,7 +476,13 @@ $('school-form').addEventListener('submit', (event) => {
   openSchool(Number($('school').value))
 })
 
-$('sign-out').addEventListener('click', () => signOut())
+$('sign-out').addEventListener('click', async () => {
+  // Ends the session for every tab of this browser (and its live connections, on the server).
+  const current = storedSession()
+  const headers = current ? { authorization: `Bearer ${current.token}` } : {}
+  await fetch('/api/auth/logout', { method: 'POST', headers, credentials: 'same-origin' }).catch(() => {})
+  signOut()
+})
 
 $('invite-form').addEventListener('submit', async (event) => {
   event.preventDefault()
@@ -411,6 +506,5 @@ $('invite-form').addEventListener('submit', async (event) => {
   }
 })
 
-const session = storedSession()
-if (session) startSession(session.user)
+if (await resumeSession()) startSession(session.user)
 else showView('sign-in')
