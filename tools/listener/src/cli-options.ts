@@ -24,7 +24,8 @@ Prints a school's live dashboard messages, one line each: time, type and a summa
 resumes after the last event seen when the connection drops. Ctrl-C stops it.
 
   --school      the school id (you must be an owner or admin of it)
-  --email       sign in with this email and --password (the token is renewed when it expires)
+  --email       sign in with this email and --password (the access token is renewed in band before it
+                expires, with the session's refresh token; the connection stays open)
   --token       or use this access token
   --origin      the public origin (default $DASHBOARD_ORIGIN or http://localhost:8000)
   --transport   websocket (plain WebSocket, the default) or socket.io

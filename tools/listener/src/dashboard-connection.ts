@@ -26,6 +26,8 @@ export interface DashboardConnection {
   readonly description: string
   /** Settles once, when the connection has ended for any reason. */
   readonly ended: Promise<ConnectionEnd>
+  /** Hands the open connection a fresh access token (in-band renewal; answered token_refreshed). */
+  refresh(token: string): void
   close(): void
 }
 

@@ -5,7 +5,7 @@ import type { ListenerOptions } from './cli-options.js'
 import type { Connect, ConnectionEnd } from './dashboard-connection.js'
 import { formatMessage, formatStatus } from './message-summary.js'
 import { nextStep } from './reconnect-policy.js'
-import { signIn as signInThroughApi } from './sign-in.js'
+import { refreshSession, signIn as signInThroughApi, type Session } from './sign-in.js'
 
 export interface SessionOutput {
   /** A dashboard message (stdout). */
@@ -18,6 +18,7 @@ export interface SessionDeps {
   connect: Connect
   output: SessionOutput
   signIn?: typeof signInThroughApi
+  refresh?: typeof refreshSession
   now?: () => Date
 }
 
@@ -41,9 +42,13 @@ export class ListenerSession {
   private awaitingBaseline: boolean
   private stopped = false
   private wake: () => void = () => {}
-  private current: { close(): void; ended: Promise<ConnectionEnd> } | undefined
+  private current: { close(): void; refresh(token: string): void; ended: Promise<ConnectionEnd> } | undefined
   private readonly now: () => Date
   private readonly signIn: typeof signInThroughApi
+  private readonly refresh: typeof refreshSession
+  /** The current access token, and the refresh token that renews it (none with --token). */
+  private session: Session | { token: string; refreshToken?: undefined } | undefined
+  private renewing = false
 
   constructor(
     private readonly options: ListenerOptions,
@@ -53,6 +58,7 @@ export class ListenerSession {
     this.awaitingBaseline = options.since === undefined
     this.now = deps.now ?? (() => new Date())
     this.signIn = deps.signIn ?? signInThroughApi
+    this.refresh = deps.refresh ?? refreshSession
   }
 
   private status(text: string): void {
@@ -77,14 +83,49 @@ export class ListenerSession {
     })
   }
 
+  /** Renews the access token with the refresh token (rotating it); null when there is none or it no longer works. */
+  private async renewed(): Promise<string | null> {
+    const refreshToken = this.session?.refreshToken
+    if (refreshToken === undefined) return null
+    try {
+      this.session = await this.refresh(this.options.origin, refreshToken)
+      return this.session.token
+    } catch (error) {
+      this.status((error as Error).message)
+      return null
+    }
+  }
+
+  /** The connection's token expires soon: renew it and hand it over in band, without reconnecting. */
+  private async renewInBand(): Promise<void> {
+    if (this.renewing) return
+    if (this.session?.refreshToken === undefined) {
+      this.status('the access token expires soon and there is no refresh token (--token): the connection will close then')
+      return
+    }
+    this.renewing = true
+    try {
+      const token = await this.renewed()
+      if (token !== null) this.current?.refresh(token)
+    } finally {
+      this.renewing = false
+    }
+  }
+
   private async token(): Promise<string | null> {
     const { origin, email, password, token } = this.options
-    if (email === undefined || password === undefined) return token ?? null
+    // A renewal first: signing in again is for when the session itself has ended.
+    const renewed = await this.renewed()
+    if (renewed !== null) return renewed
+    if (email === undefined || password === undefined) {
+      if (token !== undefined && this.session === undefined) this.session = { token }
+      return token ?? null
+    }
     for (let failures = 0; !this.stopped; failures++) {
       try {
-        const signed = await this.signIn(origin, email, password)
+        this.session = await this.signIn(origin, email, password)
         this.status(`signed in as ${email}`)
-        return signed
+        return this.session.token
       } catch (error) {
         const status = (error as { status?: number }).status ?? 0
         this.status((error as Error).message)
@@ -98,6 +139,7 @@ export class ListenerSession {
 
   private onMessage(message: AnyEnvelope, established: () => void): void {
     if (message.type === 'connection_established') established()
+    if (message.type === 'token_expiring') void this.renewInBand()
     if (message.type === 'resume_unavailable') this.awaitingBaseline = true
     if (message.type === 'metrics_update' && this.awaitingBaseline) {
       this.lastSeq = message.seq ?? 0

@@ -28,6 +28,10 @@ export function summarize(message: AnyEnvelope): string {
       const { since, lastEventSeq, reason } = message.data
       return `cannot resume after #${since} (${reason}; the log is at #${lastEventSeq}); a fresh snapshot follows`
     }
+    case 'token_expiring':
+      return `the access token expires at ${message.data.expiresAt}; renewing it`
+    case 'token_refreshed':
+      return `renewed: the connection now lasts until ${message.data.expiresAt}`
     case 'pong':
       return JSON.stringify(message.data)
     case 'error':

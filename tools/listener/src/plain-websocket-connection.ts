@@ -61,6 +61,9 @@ export const connectPlainWebSocket: Connect = ({ origin, schoolId, token, since 
   return {
     description: `${url.origin}${url.pathname}${since === undefined ? '' : `?since=${since}`}`,
     ended,
+    refresh(token) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'refresh', data: { token } }))
+    },
     close() {
       stopping = true
       if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'listener stopped')

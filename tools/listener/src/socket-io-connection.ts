@@ -10,6 +10,8 @@ const MESSAGE_TYPES: ServerMessageType[] = [
   'activity_new',
   'invitation_status_update',
   'resume_unavailable',
+  'token_expiring',
+  'token_refreshed',
   'pong',
   'error',
 ]
@@ -48,6 +50,9 @@ export const connectSocketIo: Connect = ({ origin, schoolId, token, since }, onM
   return {
     description: `${origin}/socket.io/ (school ${schoolId}${since === undefined ? '' : `, since ${since}`})`,
     ended,
+    refresh(token) {
+      if (socket.connected) socket.emit('refresh', { token })
+    },
     close() {
       stopping = true
       socket.close()

@@ -131,3 +131,24 @@ t.test('explains its usage and exits 2 on bad arguments', async (t) => {
   t.equal(await listener.exited, 2)
   t.match(listener.stderr.all.join('\n'), /listen: --school must be an integer from 1, not "one"[\s\S]*Usage: npm run listen/)
 })
+
+t.test('renews its access token in band with the refresh token and stays on one connection', async (t) => {
+  const system = await startSystem(t, 'listener-renewal', { apiEnv: { ACCESS_TOKEN_TTL_S: '4' }, realtimeEnv: { TOKEN_EXPIRING_NOTICE_S: '2' } })
+  const { schoolA, ownerA } = system.fixture
+  const listener = startListener(
+    ['--origin', system.origin, '--school', String(schoolA.id), '--email', ownerA.email, '--password', ownerA.password],
+    (fn) => t.teardown(fn),
+  )
+  await listener.waitForMessage('connection_established', `school ${schoolA.id}`)
+  // Two renewals: each token lives 4 s, so the connection outlives two of them.
+  const first = listener.messages().length
+  await listener.waitForMessage('token_refreshed', 'renewed: ', first, 15_000)
+  const second = listener.messages().length
+  await listener.waitForMessage('token_refreshed', 'renewed: ', second, 15_000)
+  const token = await system.login(ownerA)
+  t.equal((await system.request('POST', `/api/accounts/schools/${schoolA.id}/students/`, { token, body: { name: 'Renewed Reader' } })).status, 201)
+  t.equal((await listener.waitForMessage('activity_new', '#5 ')).summary, '#5 Olivia Owner registered student Renewed Reader')
+  t.equal(listener.messages().filter((line) => line.type === 'connection_established').length, 1, 'never reconnected')
+  t.notMatch(listener.stderr.all.join('\n'), /reconnecting/)
+  await stopWithSigint(t, listener)
+})
