@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A school dashboard client in Python: signs in over HTTP, opens the plain WebSocket endpoint and prints
-every message it receives. Needs the `websockets` package (Debian: apt-get install python3-websockets;
-elsewhere: pip install websockets).
+every message it receives. It stays connected as long as it runs: when the server says the access token is
+expiring (`token_expiring`), it renews the token with its refresh token (POST /api/auth/refresh) and hands the
+new one to the open connection (`refresh`), which answers `token_refreshed`. Needs the `websockets` package
+(Debian: apt-get install python3-websockets; elsewhere: pip install websockets).
 
     python3 examples/python/dashboard_client.py --origin http://localhost:8000 --school 1 \
         --email owner@example.com --password owner-password
@@ -16,28 +18,42 @@ import urllib.request
 import websockets
 
 
-def login(origin: str, email: str, password: str) -> str:
+def post(origin: str, path: str, body: dict) -> dict:
     request = urllib.request.Request(
-        f"{origin}/api/auth/login",
-        data=json.dumps({"email": email, "password": password}).encode(),
+        f"{origin}{path}",
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
     try:
         with urllib.request.urlopen(request) as response:
-            return json.load(response)["token"]
+            return json.load(response)
     except urllib.error.HTTPError as error:
-        sys.exit(f"login failed: {error.code} {error.read().decode()}")
+        sys.exit(f"{path} failed: {error.code} {error.read().decode()}")
 
 
-async def listen(origin: str, school: int, token: str, max_messages: int) -> None:
+def login(origin: str, email: str, password: str) -> dict:
+    # Not a browser: the refresh token comes in the body (a browser gets an HttpOnly cookie instead).
+    return post(origin, "/api/auth/login", {"email": email, "password": password, "refreshTokenInBody": True})
+
+
+def refresh(origin: str, session: dict) -> None:
+    """Renews the access token; the refresh token rotates, so only the newest one is kept."""
+    renewed = post(origin, "/api/auth/refresh", {"refreshToken": session["refreshToken"]})
+    session["token"], session["refreshToken"] = renewed["token"], renewed["refreshToken"]
+
+
+async def listen(origin: str, school: int, session: dict, max_messages: int) -> None:
     url = f"{origin.replace('http', 'ws', 1)}/ws/schools/{school}/dashboard/"
     try:
-        async with websockets.connect(url, extra_headers={"Authorization": f"Bearer {token}"}) as socket:
+        async with websockets.connect(url, extra_headers={"Authorization": f"Bearer {session['token']}"}) as socket:
             received = 0
             async for raw in socket:
                 message = json.loads(raw)
                 print(message["type"], json.dumps(message["data"], sort_keys=True), flush=True)
+                if message["type"] == "token_expiring":  # renew in band: no reconnect, nothing missed
+                    await asyncio.to_thread(refresh, origin, session)
+                    await socket.send(json.dumps({"type": "refresh", "data": {"token": session["token"]}}))
                 if received == 1:  # the snapshot is in: check the line is alive
                     await socket.send(json.dumps({"type": "ping", "data": "hello from python"}))
                 received += 1
@@ -55,9 +71,9 @@ def main() -> None:
     parser.add_argument("--password", default="owner-password")
     parser.add_argument("--max-messages", type=int, default=0, help="exit after this many messages (0: never)")
     args = parser.parse_args()
-    token = login(args.origin, args.email, args.password)
+    session = login(args.origin, args.email, args.password)
     try:
-        asyncio.run(listen(args.origin, args.school, token, args.max_messages))
+        asyncio.run(listen(args.origin, args.school, session, args.max_messages))
     except KeyboardInterrupt:
         pass
 
