@@ -17,10 +17,16 @@ const REDACT_PATHS = [
   'password',
   'passwordHash',
   'token',
+  'refreshToken',
+  'currentPassword',
+  'newPassword',
   'acceptUrl',
   '*.password',
   '*.passwordHash',
   '*.token',
+  '*.refreshToken',
+  '*.currentPassword',
+  '*.newPassword',
   '*.acceptUrl',
 ]
 
