@@ -72,6 +72,8 @@ export function buildApp({ config, prisma, queue, revocations, logger, redis, en
 
   const metrics = createApiMetrics({ prisma, queue })
   const publisher = createEventPublisher({ queue, prisma, timeoutMs: enqueueTimeoutMs, metrics })
+  // The enqueue marks are written after the answers: whoever closes the database waits for the last ones.
+  app.decorate('eventMarksSettled', () => publisher.settled())
   const notifier = createRevocationNotifier(revocations, () => metrics.revocationNoticeFailures.inc())
   const routeDeps: RouteDeps = { config, prisma, publisher, revocations: notifier, metrics }
 
@@ -105,5 +107,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Turns /readyz to 503 (the load balancer takes the instance out) while requests keep being served. */
     startDraining(): void
+    /** Resolves once the enqueue marks written after the answers so far are in (before closing the database). */
+    eventMarksSettled(): Promise<void>
   }
 }

@@ -1,6 +1,7 @@
 // Every error the API answers with on purpose, each with an HTTP status and a stable code fixed where it
 // is defined. @fastify/error upper-cases codes (INVITATION_NOT_FOUND); clients get them lower_snake
 // (invitation_not_found) from the error handler, which only trusts the codes registered here.
+import type { SchoolAccess } from '@school/auth'
 import createError from '@fastify/error'
 
 const apiErrorCodes = new Set<string>()
@@ -64,3 +65,17 @@ export const RefreshTokenReused = apiError(
 )
 export const OriginNotAllowed = apiError('origin_not_allowed', 'Requests from this origin are not allowed', 403)
 export const WrongCurrentPassword = apiError('wrong_current_password', 'The current password is not correct', 403)
+
+/** The error a school route answers for an access the caller does not have. */
+export function schoolAccessRefusal(kind: Exclude<SchoolAccess['kind'], 'admin'>): Error {
+  switch (kind) {
+    case 'no_user':
+      return new Unauthorized('The account of this access token no longer exists')
+    case 'session_ended':
+      return new Unauthorized('The session of this access token has ended; sign in again')
+    case 'no_school':
+      return new SchoolNotFound()
+    case 'forbidden':
+      return new Forbidden()
+  }
+}

@@ -41,6 +41,7 @@ const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOffli
 const app = buildApp({ config, prisma, queue, revocations, redis, backgroundTasks: true })
 redis.on('error', (error: Error) => app.log.warn({ err: error }, 'rate-limit redis connection error'))
 app.addHook('onClose', async () => {
+  await app.eventMarksSettled()
   // Reverse order of creation.
   redis.disconnect()
   await revocations.close()

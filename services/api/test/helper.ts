@@ -86,6 +86,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   })
   t.teardown(async () => {
     await app.close()
+    await app.eventMarksSettled()
     await revocations.close()
     await queue.close()
     await prisma.$disconnect()

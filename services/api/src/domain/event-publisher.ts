@@ -1,6 +1,8 @@
 // Puts committed events on the school-events queue and marks them enqueued. A failure here never undoes
 // the request: the row keeps enqueued_at NULL and the outbox relay enqueues it later (same job id, so a
-// late duplicate is a no-op).
+// late duplicate is a no-op). The request waits for the queue, not for the mark: the mark only keeps the
+// relay from enqueueing the event again, which would be harmless, so it is written after the answer (many
+// requests' marks in one statement, enqueue-marks.ts).
 import type { Queue } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
 import type { PrismaClient } from '@school/db'
@@ -11,6 +13,8 @@ import type { AppendedEvent } from './school-log.js'
 
 export interface EventPublisher {
   publish(events: readonly AppendedEvent[], log: FastifyBaseLogger): Promise<void>
+  /** Resolves once the marks of the events published so far have been written or have failed (shutdown, tests). */
+  settled(): Promise<void>
 }
 
 export interface EventPublisherDeps {
@@ -41,7 +45,11 @@ export function toJob(event: AppendedEvent): SchoolEventJob {
 
 export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: EventPublisherDeps): EventPublisher {
   const marks = createEnqueueMarks(prisma)
+  const pendingMarks = new Set<Promise<void>>()
   return {
+    async settled() {
+      await Promise.all(pendingMarks)
+    },
     async publish(events, log) {
       for (const [index, event] of events.entries()) {
         const eventLog = log.child({ eventId: event.id })
@@ -58,12 +66,12 @@ export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: Even
         }
         metrics.eventsEnqueued.inc({ by: 'request' })
         eventLog.info({ schoolId: event.schoolId, seq: event.seq, type: event.type }, 'event enqueued')
-        try {
-          await marks.mark(event.id)
-        } catch (error) {
+        const marked = marks.mark(event.id).catch((error: unknown) => {
           // The job is queued; the relay may enqueue it again, which its job id makes harmless.
           eventLog.warn({ err: error }, 'event enqueued but enqueued_at not recorded')
-        }
+        })
+        pendingMarks.add(marked)
+        void marked.finally(() => pendingMarks.delete(marked))
       }
     },
   }

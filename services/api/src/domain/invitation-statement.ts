@@ -1,7 +1,8 @@
-// Sending an invitation in one SQL statement: the checks, the school's next seq (its row lock), the
-// invitation and its `invitation.created` event, committed together in one round trip. This is the
-// API's busiest write, and one statement holds the school's row lock for microseconds where an
-// interactive transaction would hold it across several round trips.
+// Sending an invitation in one SQL statement: the caller's access (owner or admin of the school, with a
+// live session), the checks, the school's next seq (its row lock), the invitation and its
+// `invitation.created` event, committed together in one round trip. This is the API's busiest write, and
+// one statement holds the school's row lock for microseconds where an interactive transaction would hold
+// it across several round trips.
 //
 // The checks read the snapshot the statement started with, not what commits while it waits for the row
 // lock. For duplicates the database decides: a partial unique index allows one pending invitation per
@@ -10,7 +11,7 @@
 // overshoot of at most the number of concurrent requests; an invitation to someone who joined that
 // instant, which accepting then refuses as already_member).
 import { Prisma, type Invitation, type PrismaClient } from '@school/db'
-import type { Role } from '@school/events'
+import { ADMIN_ROLES, type Role } from '@school/events'
 import { rawUniqueViolationOn } from './prisma-errors.js'
 import type { AppendedEvent } from './school-log.js'
 
@@ -23,6 +24,8 @@ export interface NewInvitation {
 }
 
 export interface InvitationStatementInput extends NewInvitation {
+  /** The session of the caller's access token, if it belongs to one: it must still be live. */
+  sessionId: string | undefined
   tokenHash: string
   expiresAt: Date
   eventId: string
@@ -34,11 +37,17 @@ export interface InvitationStatementInput extends NewInvitation {
 
 export type InvitationStatementOutcome =
   | { kind: 'created'; invitation: Invitation; event: AppendedEvent }
+  /** The caller may not invite here: what the school routes' access check would have answered. */
+  | { kind: 'no_user' | 'session_ended' | 'forbidden' }
   | { kind: 'member' | 'quota' | 'pending' | 'no_school' }
   /** A pending invitation for the email lapsed unmarked: marking it expired needs its own event first. */
   | { kind: 'lapsed' }
 
 interface StatementRow {
+  user_exists: boolean
+  session_live: boolean
+  school_exists: boolean
+  admin: boolean
   member: boolean
   recent: number
   pending_live: boolean
@@ -78,10 +87,22 @@ export function collisionColumns(input: Pick<NewInvitation, 'schoolId' | 'email'
 
 export async function createInvitationStatement(prisma: PrismaClient, input: InvitationStatementInput): Promise<InvitationStatementOutcome> {
   const { schoolId, email, now } = input
+  const session = input.sessionId ?? null
   let rows: StatementRow[]
   try {
     rows = await prisma.$queryRaw<StatementRow[]>`
-      WITH checks AS (
+      WITH access AS (
+        SELECT u.id IS NOT NULL AS user_exists,
+               (${session}::uuid IS NULL OR EXISTS (
+                 SELECT 1 FROM sessions se WHERE se.id = ${session}::uuid AND se.user_id = u.id AND se.revoked_at IS NULL
+               )) AS session_live,
+               EXISTS (SELECT 1 FROM schools WHERE id = ${schoolId}) AS school_exists,
+               COALESCE(m.role::text = ANY(${[...ADMIN_ROLES]}::text[]), false) AS admin
+        FROM (SELECT 1) AS one
+        LEFT JOIN users u ON u.id = ${input.actorId}
+        LEFT JOIN memberships m ON m.user_id = u.id AND m.school_id = ${schoolId}
+      ),
+      checks AS (
         SELECT
           ${collisionColumns(input, now, input.quota)},
           EXISTS (SELECT 1 FROM invitations WHERE school_id = ${schoolId} AND email = ${email}
@@ -90,6 +111,7 @@ export async function createInvitationStatement(prisma: PrismaClient, input: Inv
       school AS (
         UPDATE schools SET last_event_seq = last_event_seq + 1
         WHERE id = ${schoolId}
+          AND (SELECT user_exists AND session_live AND admin FROM access)
           AND (SELECT NOT member AND recent < ${input.quota} AND NOT pending_live AND NOT pending_lapsed FROM checks)
         RETURNING last_event_seq
       ),
@@ -108,24 +130,30 @@ export async function createInvitationStatement(prisma: PrismaClient, input: Inv
         FROM created, school
         RETURNING seq
       )
-      SELECT checks.member, checks.recent, checks.pending_live, checks.pending_lapsed, (SELECT seq FROM event) AS seq,
+      SELECT access.user_exists, access.session_live, access.school_exists, access.admin,
+             checks.member, checks.recent, checks.pending_live, checks.pending_lapsed, (SELECT seq FROM event) AS seq,
              created.id, created.school_id AS "schoolId", created.email, created.role::text AS role, created.message,
              created.status::text AS status, created.token_hash AS "tokenHash", created.expires_at AS "expiresAt",
              created.invited_by_id AS "invitedById", created.responded_at AS "respondedAt",
              created.created_at AS "createdAt", created.updated_at AS "updatedAt"
-      FROM checks LEFT JOIN created ON true`
+      FROM access, checks LEFT JOIN created ON true`
   } catch (error) {
     if (rawUniqueViolationOn(error) === PENDING_INDEX) return { kind: 'pending' }
     throw error
   }
   const row = rows[0]!
-  // The same order of answers as the checks under the row lock: member, quota, pending.
+  // The access check's order (as every school route answers), then the checks under the row lock's:
+  // member, quota, pending.
+  if (!row.user_exists) return { kind: 'no_user' }
+  if (!row.session_live) return { kind: 'session_ended' }
+  if (!row.school_exists) return { kind: 'no_school' }
+  if (!row.admin) return { kind: 'forbidden' }
   if (row.member) return { kind: 'member' }
   if (row.recent >= input.quota) return { kind: 'quota' }
   if (row.pending_live) return { kind: 'pending' }
   if (row.pending_lapsed) return { kind: 'lapsed' }
   if (row.id === null || row.seq === null) return { kind: 'no_school' }
-  const { member: _m, recent: _r, pending_live: _p, pending_lapsed: _l, seq, ...invitation } = row
+  const { user_exists: _u, session_live: _s, school_exists: _e, admin: _a, member: _m, recent: _r, pending_live: _p, pending_lapsed: _l, seq, ...invitation } = row
   return {
     kind: 'created',
     invitation: { ...invitation, id: row.id },

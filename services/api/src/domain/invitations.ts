@@ -14,6 +14,7 @@ import {
   InvitationPending,
   InvitationQuotaExceeded,
   SchoolNotFound,
+  schoolAccessRefusal,
 } from '../http-errors.js'
 import { hashInvitationToken, isWellFormedInvitationToken, newInvitationToken } from './invitation-tokens.js'
 import { collisionColumns, createInvitationStatement, type NewInvitation } from './invitation-statement.js'
@@ -79,10 +80,14 @@ async function invitationChecks(tx: Tx, input: NewInvitation, now: Date, quota: 
   return { member: checks!.member, recent: checks!.recent, pendingLive: checks!.pending_live, lapsedIds: checks!.lapsed_ids }
 }
 
+/**
+ * Sends an invitation as `input.actorId`, whose access (owner or admin of the school, with a live session)
+ * the statement checks itself: the route need not ask the database first.
+ */
 export async function createInvitation(
   deps: InvitationDeps,
   log: FastifyBaseLogger,
-  input: NewInvitation,
+  input: NewInvitation & { sessionId: string | undefined },
 ): Promise<{ invitation: Invitation; token: string }> {
   const token = newInvitationToken()
   const now = new Date()
@@ -97,6 +102,10 @@ export async function createInvitation(
     now,
   })
   switch (outcome.kind) {
+    case 'no_user':
+    case 'session_ended':
+    case 'forbidden':
+      throw schoolAccessRefusal(outcome.kind)
     case 'member':
       throw new AlreadyMember()
     case 'quota':

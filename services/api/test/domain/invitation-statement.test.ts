@@ -14,6 +14,7 @@ const fixture = await createFixture(prisma)
 const input = (email: string, quota = 1000): InvitationStatementInput => ({
   schoolId: fixture.schoolA.id,
   actorId: fixture.ownerA.id,
+  sessionId: undefined,
   email,
   role: 'teacher',
   message: null,
@@ -64,7 +65,7 @@ t.test('a statement that read its snapshot before a rival committed is stopped b
   let settled = false
   void ours.finally(() => (settled = true))
   // The database says when ours is blocked on the rival's uncommitted index entry.
-  await waitUntilBlockedOnLock(prisma, 'WITH checks AS')
+  await waitUntilBlockedOnLock(prisma, 'WITH access AS')
   t.equal(settled, false, 'ours waits for the rival')
   release()
   await rival
@@ -84,4 +85,27 @@ t.test('refusals take nothing: member, quota, pending, lapsed and unknown school
   t.same(await createInvitationStatement(prisma, input('lapsed@example.com')), { kind: 'lapsed' })
   t.same(await createInvitationStatement(prisma, { ...input('nowhere@example.com'), schoolId: 999_999 }), { kind: 'no_school' })
   t.equal((await prisma.school.findUniqueOrThrow({ where: { id: fixture.schoolA.id } })).lastEventSeq, seqBefore)
+})
+
+t.test("the caller's access is checked in the same statement, in the school routes' order, and a refusal takes nothing", async (t) => {
+  const seqBefore = (await prisma.school.findUniqueOrThrow({ where: { id: fixture.schoolA.id } })).lastEventSeq
+  const as = (actorId: number, sessionId?: string) => ({ ...input(`access-${randomUUID()}@example.com`), actorId, sessionId })
+  const live = randomUUID()
+  const ended = randomUUID()
+  const inADay = new Date(Date.now() + 86_400_000)
+  for (const [id, revokedAt] of [[live, null], [ended, new Date()]] as const) {
+    await prisma.session.create({ data: { id, userId: fixture.ownerA.id, expiresAt: inADay, idleExpiresAt: inADay, revokedAt } })
+  }
+  t.same(await createInvitationStatement(prisma, as(999_999)), { kind: 'no_user' }, 'an account that no longer exists')
+  t.same(await createInvitationStatement(prisma, { ...as(999_999), schoolId: 999_999 }), { kind: 'no_user' }, 'the account is told first')
+  t.same(await createInvitationStatement(prisma, as(fixture.ownerA.id, ended)), { kind: 'session_ended' }, 'a signed-out session')
+  t.same(await createInvitationStatement(prisma, as(fixture.ownerA.id, randomUUID())), { kind: 'session_ended' }, 'an unknown session')
+  t.same(await createInvitationStatement(prisma, as(fixture.teacherA.id)), { kind: 'forbidden' }, 'a teacher')
+  t.same(await createInvitationStatement(prisma, as(fixture.outsider.id)), { kind: 'forbidden' }, 'someone of no school')
+  t.same(await createInvitationStatement(prisma, as(fixture.ownerB.id)), { kind: 'forbidden' }, "another school's owner")
+  t.same(await createInvitationStatement(prisma, { ...as(fixture.teacherA.id), schoolId: 999_999 }), { kind: 'no_school' }, 'no school before no role')
+  t.equal((await prisma.school.findUniqueOrThrow({ where: { id: fixture.schoolA.id } })).lastEventSeq, seqBefore, 'no refusal took a seq')
+  t.equal(await prisma.invitation.count({ where: { email: { startsWith: 'access-' } } }), 0, 'nor wrote an invitation')
+  t.match(await createInvitationStatement(prisma, as(fixture.adminA.id)), { kind: 'created' }, 'an admin may')
+  t.match(await createInvitationStatement(prisma, as(fixture.ownerA.id, live)), { kind: 'created' }, 'an owner with a live session may')
 })
