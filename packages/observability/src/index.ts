@@ -2,3 +2,4 @@
 // service) and the readiness of the dependencies it cannot work without.
 export { createServiceRegistry, type ServiceRegistry } from './registry.js'
 export { checkReadiness, type DependencyChecks, type Readiness } from './readiness.js'
+export { createEventStageHistogram, EVENT_STAGE_METRIC, STAGE_BUCKETS } from './event-stages.js'

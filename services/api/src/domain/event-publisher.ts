@@ -22,7 +22,7 @@ export interface EventPublisherDeps {
   prisma: PrismaClient
   /** Longest a request waits for Redis; a Queue that never connected waits forever otherwise. */
   timeoutMs: number
-  metrics: Pick<ApiMetrics, 'eventsEnqueued' | 'enqueueFailures'>
+  metrics: Pick<ApiMetrics, 'eventsEnqueued' | 'enqueueFailures' | 'eventStage'>
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -46,15 +46,24 @@ export function toJob(event: AppendedEvent): SchoolEventJob {
 export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: EventPublisherDeps): EventPublisher {
   const marks = createEnqueueMarks(prisma)
   const pendingMarks = new Set<Promise<void>>()
+  // One child per stage: observe() on a child skips hashing the labels.
+  const write = metrics.eventStage.labels({ stage: 'write' })
+  const enqueue = metrics.eventStage.labels({ stage: 'enqueue' })
   return {
     async settled() {
       await Promise.all(pendingMarks)
     },
     async publish(events, log) {
+      // Called once the change has committed; each event's occurredAt is when the change began (the
+      // request's clock for an invitation, the transaction's start otherwise).
+      const committedAt = Date.now()
+      for (const event of events) write.observe(Math.max(0, committedAt - event.occurredAt.getTime()) / 1000)
       for (const [index, event] of events.entries()) {
         const eventLog = log.child({ eventId: event.id })
         try {
+          const added = Date.now()
           await withTimeout(queue.add(event.type, toJob(event), { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id }), timeoutMs)
+          enqueue.observe((Date.now() - added) / 1000)
         } catch (error) {
           metrics.enqueueFailures.inc(events.length - index)
           eventLog.warn({ err: error, seq: event.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram } from 'prom-client'
 import type { PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
-import { checkReadiness, createServiceRegistry, type DependencyChecks } from '@school/observability'
+import { checkReadiness, createEventStageHistogram, createServiceRegistry, type DependencyChecks } from '@school/observability'
 
 export interface ApiMetrics {
   /** Events put on the queue, by who did it: the request itself or the outbox relay. */
@@ -19,6 +19,8 @@ export interface ApiMetrics {
   revocationNoticeFailures: Counter
   requests: Counter<'method' | 'route' | 'status_code'>
   duration: Histogram<'method' | 'route' | 'status_code'>
+  /** Time an event spent in each stage on the API: write (the change began until committed), enqueue (committed until its job was added). */
+  eventStage: Histogram<'stage'>
   dependencies: DependencyChecks
   metrics(): Promise<string>
   contentType: string
@@ -58,6 +60,10 @@ export function createApiMetrics({ prisma, queue }: { prisma: PrismaClient; queu
   return {
     requests,
     duration,
+    eventStage: createEventStageHistogram(
+      registry,
+      'Time a school event spent in each stage: on the API write (the change began until it committed) and enqueue (committed until its job was added to the queue).',
+    ),
     dependencies,
     metrics,
     contentType,

@@ -100,6 +100,43 @@ function terminate(ws: WebSocket): void {
   ws.terminate()
 }
 
+/** Slices per heartbeat interval: each tick pings about 1/HEARTBEAT_SLICES of the connections. */
+const HEARTBEAT_SLICES = 30
+
+/**
+ * Pings every connection once per `intervalMs`, spread over the interval: every tick takes the next
+ * slice, in the order the connections opened, and one that has not answered its previous ping is cut off.
+ * A round starts at most once per interval, so that no connection is pinged (and judged) more often.
+ */
+function createHeartbeat(connections: Map<WebSocket, PlainConnection>, intervalMs: number): { stop(): void } {
+  let turn: Iterator<[WebSocket, PlainConnection]> = connections.entries()
+  let roundStartedAt = Date.now()
+  const timer = setInterval(() => {
+    // A Map iterator goes on past deletions and into entries added since the round began.
+    let due = Math.ceil(connections.size / HEARTBEAT_SLICES)
+    while (due > 0) {
+      const next = turn.next()
+      if (next.done) {
+        if (Date.now() - roundStartedAt < intervalMs) return
+        roundStartedAt = Date.now()
+        turn = connections.entries()
+        if (connections.size === 0) return
+        continue
+      }
+      due -= 1
+      const [ws, connection] = next.value
+      if (!connection.alive) {
+        ws.terminate()
+        continue
+      }
+      connection.alive = false
+      ws.ping()
+    }
+  }, intervalMs / HEARTBEAT_SLICES)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
+}
+
 /** Writes an HTTP error response on a not-yet-upgraded socket, then closes it. */
 function refuseUpgrade(socket: Duplex, status: number, body: { code: string; message: string }, retryAfterSeconds?: number): void {
   if (socket.destroyed) return
@@ -250,17 +287,11 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     connection.open()
   }
 
-  const heartbeat = setInterval(() => {
-    for (const [ws, connection] of connections) {
-      if (!connection.alive) {
-        ws.terminate()
-        continue
-      }
-      connection.alive = false
-      ws.ping()
-    }
-  }, options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS)
-  heartbeat.unref()
+  // The heartbeat pings each connection once per interval, a slice of them every tick: pinging all of them
+  // at once blocked the event loop for a moment that grew with the connections (10,000 pings, tens of
+  // milliseconds, every 30 s), in the way of every event being delivered then.
+  const heartbeatMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
+  const heartbeat = createHeartbeat(connections, heartbeatMs)
 
   return {
     wss,
@@ -269,7 +300,7 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     },
     async close() {
       closing = true
-      clearInterval(heartbeat)
+      heartbeat.stop()
       // The upgrade listener stays: with `closing` set it answers 503 instead of leaving sockets hanging.
       const closed = [...connections.keys()].map(
         (ws) =>

@@ -2,7 +2,7 @@
 // broadcast and delivered by type, dropped clients, and the event pipeline (applied events, lag from commit
 // to emit, job failures and retries, dead letters, queue depth). Collected into one registry per process.
 import { Counter, Gauge, Histogram } from 'prom-client'
-import { createServiceRegistry, type DependencyChecks, type ServiceRegistry } from '@school/observability'
+import { createEventStageHistogram, createServiceRegistry, type DependencyChecks, type ServiceRegistry } from '@school/observability'
 
 export interface RealtimeMetrics extends ServiceRegistry {
   dependencies: DependencyChecks
@@ -34,8 +34,6 @@ export interface RealtimeGauges {
 }
 
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-/** Fine at the low end, where a stage of a healthy pipeline lives, so that a p99 read from them means something. */
-export const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5]
 
 export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeMetrics {
   const service = createServiceRegistry('realtime', dependencies)
@@ -110,13 +108,10 @@ export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeM
       buckets: LAG_BUCKETS,
       registers,
     }),
-    eventStage: new Histogram({
-      name: 'school_event_stage_seconds',
-      help: 'Time a school event spent in each stage on the realtime service: queue_wait (enqueued until a worker took its job), projection (taken until the projection pass that applied it had emitted its messages).',
-      labelNames: ['stage'],
-      buckets: STAGE_BUCKETS,
-      registers,
-    }),
+    eventStage: createEventStageHistogram(
+      service.registry,
+      'Time a school event spent in each stage: on the realtime service queue_wait (added until a worker took its job) and projection (taken until the pass that applied it had emitted its messages).',
+    ),
     jobsFailed: new Counter({
       name: 'school_event_jobs_failed_total',
       help: 'School-event job attempts that failed (each retried with backoff until attempts run out).',

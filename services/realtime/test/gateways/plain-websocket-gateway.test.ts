@@ -141,3 +141,24 @@ t.test('drops a peer that stops answering heartbeat pings', async (t) => {
   client.socket.terminate() // the paused client would otherwise wait out ws's 30 s close timeout
   t.equal(fast.realtime.bridge.memberIds(fast.realtime.io.of('/').adapter).length, 0, 'its pseudo id left the room')
 })
+
+t.test('the heartbeat pings each connection once per interval, spread over it rather than all at once', async (t) => {
+  const intervalMs = 900
+  const spread = await world.startInstance({ worker: false, heartbeatIntervalMs: intervalMs })
+  // Two users, under the per-user connection limit (20).
+  const clients = await Promise.all(
+    Array.from({ length: 30 }, (_, index) => connect(spread.url, fixture.schoolA.id, world.token(index % 2 ? fixture.ownerA : fixture.adminA))),
+  )
+  t.teardown(() => Promise.all(clients.map((client) => client.close())))
+  const pings = clients.map(() => [] as number[])
+  clients.forEach((client, index) => client.socket.on('ping', () => pings[index]!.push(Date.now())))
+  // Two pings each: two rounds of the heartbeat.
+  await Promise.all(clients.map((client, index) => new Promise<void>((resolve) => {
+    const check = () => (pings[index]!.length >= 2 ? resolve() : client.socket.once('ping', () => setImmediate(check)))
+    check()
+  })))
+  const firsts = pings.map((times) => times[0]!)
+  t.ok(Math.max(...firsts) - Math.min(...firsts) >= intervalMs / 3, `the first pings spread over ${Math.max(...firsts) - Math.min(...firsts)} ms, not one burst`)
+  const gaps = pings.map((times) => times[1]! - times[0]!)
+  t.ok(Math.min(...gaps) >= intervalMs * 0.8, `no connection pinged again sooner than the interval (shortest gap ${Math.min(...gaps)} ms)`)
+})
