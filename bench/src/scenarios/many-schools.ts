@@ -21,6 +21,7 @@ import { waitForQueueDrained } from '../harness/queue-drain.js'
 import { startRedisCommandWindow, type RedisCommandCount } from '../harness/redis-command-count.js'
 import type { Arm, ArmRun, BenchOptions, GroupResult, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 import { seedSchools, type SeededSchool } from '../harness/school-seed.js'
+import { heapGrowth } from '../probes/heap-census.js'
 import { percentile } from '../harness/statistics.js'
 
 /** Targets at the headline size, idle (see the brief in docs/BENCHMARKS.md, "Many schools"). */
@@ -363,10 +364,26 @@ function realtimeArm(context: SizeContext): Arm {
               `[bench]   ${name}: ${rate} invitations/s: p50 ${window.p50Ms.toFixed(1)} ms, p99 ${window.p99Ms.toFixed(1)} ms, delivered ${(window.deliveryRatio * 100).toFixed(2)}%\n`,
             )
           }
+          // Where the bytes per connection are: the kinds of heap node that shrank most when every dashboard
+          // left (per-school state goes with a school's last dashboard). After the samples: a census inflates the heap.
+          const droppedAfterLoad = fleet.closedByServer
+          const serverCloses = fleet.serverCloses
+          const fullCensus = await realtime.census([])
+          await fleet.close()
+          await waitForQuiet(realtime)
+          const leftCensus = await realtime.census([])
+          const heapGrowthPerConnection = heapGrowth(leftCensus.bytes, fullCensus.bytes, 15).map(({ kind, bytes }) => ({
+            kind,
+            bytesPerConnection: Math.round(bytes / metrics.dashboards!),
+          }))
+          process.stderr.write(
+            `[bench]   ${name}: heap per connection by kind: ${heapGrowthPerConnection.slice(0, 8).map(({ kind, bytesPerConnection }) => `${kind} ${bytesPerConnection} B`).join(', ')}\n`,
+          )
           return {
             metrics,
             generatorCpu,
             detail: {
+              heapGrowthPerConnection,
               connectSeconds,
               emptyServer: { heapUsed: empty.heapUsed, rss: empty.rss },
               fullServer: { heapUsed: full.heapUsed, rss: full.rss },
@@ -375,8 +392,8 @@ function realtimeArm(context: SizeContext): Arm {
               redisConnections: idle.redis.connections,
               redisServerCommands: idle.redis.serverTotal,
               pgTransactions: idle.pgTransactions,
-              droppedAfterLoad: fleet.closedByServer,
-              ...(fleet.closedByServer > 0 ? { dropped: fleet.serverCloses, warnings: warningsOf(realtime) } : {}),
+              droppedAfterLoad,
+              ...(droppedAfterLoad > 0 ? { dropped: serverCloses, warnings: warningsOf(realtime) } : {}),
               load,
             },
           }

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { allowedOrigins, proxyTrust, type RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { adapterChannelPrefix, parseRevocationScope, type RevocationScope } from '@school/events'
+import { adapterChannelPrefix, dashboardRoom, parseRevocationScope, type RevocationScope } from '@school/events'
 import { createBroadcaster, type Broadcaster } from './broadcaster.js'
 import { AdapterBridge } from './gateways/adapter-bridge.js'
 import { createHandshake } from './gateways/handshake.js'
@@ -120,7 +120,14 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   })
   const handshake = createHandshake({ config, prisma, limits })
   const metrics = deps.metrics ?? createRealtimeMetrics(realtimeDependencies(prisma, redis))
-  const streams = createStreamRegistry({ prisma, config, logger, metrics })
+  const namespace = io.of('/')
+  const streams = createStreamRegistry({
+    prisma,
+    config,
+    logger,
+    metrics,
+    joinRoom: (schoolId, member) => bridge.join(namespace.adapter, `school:${schoolId}`, dashboardRoom(schoolId), member),
+  })
   const access = createAccessRecheck({
     prisma,
     intervalMs: config.ACCESS_RECHECK_MS,
@@ -180,10 +187,8 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   const shared = {
     handshake,
     logger,
-    namespace: io.of('/'),
     connectionEstablished,
     streams,
-    bridge,
     allowedOrigins: new Set(allowedOrigins(config.ALLOWED_ORIGINS, config.PUBLIC_URL)),
     clientAddress: clientAddressOf(proxyTrust(config.TRUST_PROXY)),
     access,

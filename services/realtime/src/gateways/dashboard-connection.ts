@@ -1,14 +1,12 @@
 // One accepted dashboard connection, whatever its transport, and the lifecycle both gateways share: its
-// stream, its membership of the school's room, the guards that may end it (token expiry, lost access, an
+// stream (through which it receives the school's broadcasts), the guards that may end it (token expiry, lost access, an
 // ended session, message budget), in-band renewal of its token, presence, and the logs. A transport
 // supplies how to send, how full its buffer is and how to close; everything else is here, once.
 //
 // An instance is an object with its methods on the prototype, because an instance exists for every open
 // connection: no closures or child loggers are kept per connection (see docs/BENCHMARKS.md, memory).
 import type { Logger } from 'pino'
-import { dashboardRoom, envelope, type AnyEnvelope } from '@school/events'
-import type { Namespace } from 'socket.io'
-import type { AdapterBridge, PlainMember, PlainMembership } from './adapter-bridge.js'
+import { envelope, type AnyEnvelope } from '@school/events'
 import type { DashboardAccess } from './handshake.js'
 import type { Transport } from './welcome-messages.js'
 import type { AccessRecheck, Revocable, RevocationReason } from '../guards/access-recheck.js'
@@ -23,9 +21,6 @@ import type { StreamRegistry } from '../streams/stream-registry.js'
 /** What the lifecycle needs from the realtime service, the same for both gateways. */
 export interface ConnectionServices {
   logger: Logger
-  bridge: AdapterBridge
-  /** The namespace whose adapter carries dashboard broadcasts (Socket.IO's main namespace). */
-  namespace: Namespace
   streams: StreamRegistry
   access: Pick<AccessRecheck, 'watch' | 'unwatch'>
   expiry: Pick<TokenExpiry, 'arm' | 'disarm'>
@@ -41,11 +36,10 @@ export interface ConnectionServices {
 
 export type DropReason = 'slow_consumer' | 'sync_failed'
 
-export abstract class DashboardConnection implements StreamSink, PlainMember, Revocable, ExpiringConnection {
+export abstract class DashboardConnection implements StreamSink, Revocable, ExpiringConnection {
   abstract readonly transport: Transport
   /** Set by open(); a connection is only ever used after it. */
   stream!: DashboardStream
-  membership!: PlainMembership
   #windowStart = 0
   #used = 0
   #closed = false
@@ -53,7 +47,7 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
   #renewing = false
 
   constructor(
-    /** Unique on this instance; the pseudo id under which the connection is a member of its room. */
+    /** Unique on this instance (presence prefixes it with the instance id). */
     readonly id: string,
     readonly access: DashboardAccess,
     protected readonly services: ConnectionServices,
@@ -79,10 +73,6 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
   protected abstract get isOpen(): boolean
   /** Closes after an unexpected failure. */
   protected abstract closeFailed(): void
-
-  deliver(prepared: PreparedMessage): void {
-    this.stream.receive(prepared.message, prepared)
-  }
 
   expire(): void {
     this.services.logger.info(this.logFields(), 'access token expired; closing the dashboard connection')
@@ -148,8 +138,8 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
   /** Registers the connection everywhere, says who it is connected as, then starts its stream. */
   open(logFields: Record<string, unknown> = {}): void {
     const { services, access } = this
+    // Also makes this instance a member of the school's room, if it was not yet.
     this.stream = services.streams.open(access.schoolId, this, this.transport)
-    this.membership = services.bridge.join(services.namespace.adapter, this.id, dashboardRoom(access.schoolId), this)
     services.expiry.arm(this)
     services.access.watch(this)
     services.logger.info({ ...this.logFields(), ...logFields }, 'dashboard connection opened')
@@ -181,7 +171,6 @@ export abstract class DashboardConnection implements StreamSink, PlainMember, Re
     const { services, access } = this
     services.expiry.disarm(this)
     services.access.unwatch(this)
-    this.membership.leave()
     services.streams.remove(this.stream)
     services.presence.left(access.schoolId, this.id)
     services.logger.info({ ...this.logFields(), ...logFields }, 'dashboard connection closed')

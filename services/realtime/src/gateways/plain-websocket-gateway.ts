@@ -1,6 +1,6 @@
 // The plain WebSocket endpoint `/ws/schools/{id}/dashboard/`: authenticates on the HTTP upgrade, refuses
-// with a real HTTP response before upgrading, and joins accepted connections to the school's room
-// through the adapter bridge so they receive the same broadcasts as Socket.IO clients.
+// with a real HTTP response before upgrading, and hands accepted connections to the lifecycle both
+// gateways share, whose stream receives the school's broadcasts as Socket.IO clients' do.
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'

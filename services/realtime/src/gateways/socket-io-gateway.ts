@@ -62,9 +62,9 @@ function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void 
 }
 
 /**
- * A Socket.IO connection. It is a member of the school's room under a pseudo id (`sio:<socket id>`), like a
- * plain WebSocket, so that every broadcast passes through its stream (dedupe, gap filling) instead of
- * Socket.IO's direct delivery.
+ * A Socket.IO connection. The socket joins no room: like a plain WebSocket, it receives its school's
+ * broadcasts through its stream (dedupe, gap filling; streams/stream-registry.ts), not Socket.IO's direct
+ * delivery.
  */
 class SocketIoConnection extends DashboardConnection {
   readonly transport = 'socket.io'

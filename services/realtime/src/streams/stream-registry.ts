@@ -2,11 +2,18 @@
 // reconciliation that catches up a connection whose broadcast was lost (a Redis outage, a worker killed
 // between its commit and its publish). Each pass reads only the projections written since the previous
 // one, so its cost follows the events, not the number of schools or connections held here.
+//
+// A school with streams here is one member of its room (under the pseudo id `school:<id>`, through the
+// adapter bridge), whatever its number of connections: the adapter subscribes to the room while the school
+// has a stream here, and a broadcast reaches the school's streams from that one member. A member per
+// connection cost an adapter entry, a Set of rooms and an id per connection, and a lookup each per broadcast.
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { eventsSince, projectionsChangedSince, readProjection } from '@school/dashboard'
 import { DashboardStream, type StreamOptions, type StreamSink, type StreamSource } from './dashboard-stream.js'
+import type { PlainMember, PlainMembership } from '../gateways/adapter-bridge.js'
+import type { PreparedMessage } from './prepared-message.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 
 export type StreamTransport = 'websocket' | 'socket.io'
@@ -33,15 +40,28 @@ export function createStreamSource(prisma: PrismaClient): StreamSource {
   }
 }
 
+/** The school's streams here, as one member of its room: a broadcast is handed to each of them. */
+class SchoolStreams implements PlainMember {
+  readonly streams = new Set<DashboardStream>()
+  membership!: PlainMembership
+
+  deliver(prepared: PreparedMessage): void {
+    // A stream may be removed while this runs (a dropped slow consumer): a Set's iteration allows it.
+    for (const stream of this.streams) stream.receive(prepared.message, prepared)
+  }
+}
+
 export function createStreamRegistry(deps: {
   prisma: PrismaClient
+  /** Makes `member` the school's member of its room (the adapter bridge); left when the school's last stream goes. */
+  joinRoom(schoolId: number, member: PlainMember): PlainMembership
   config: Pick<RealtimeConfig, 'RESUME_MAX_EVENTS' | 'CLIENT_MAX_BUFFERED_BYTES' | 'RECONCILE_INTERVAL_MS'>
   logger: Logger
   metrics?: Pick<RealtimeMetrics, 'delivered' | 'dropped'>
 }): StreamRegistry {
   const { prisma, config, logger, metrics } = deps
   const source = createStreamSource(prisma)
-  const bySchool = new Map<number, Set<DashboardStream>>()
+  const bySchool = new Map<number, SchoolStreams>()
   let size = 0
   /** Where the next pass starts reading; null while nothing is watched here. */
   let since: Date | null = null
@@ -63,14 +83,14 @@ export function createStreamRegistry(deps: {
     since = nextSince
     const pending: Array<Promise<void>> = []
     for (const [schoolId, lastSeq] of behind) {
-      for (const stream of bySchool.get(schoolId) ?? []) {
+      for (const stream of bySchool.get(schoolId)?.streams ?? []) {
         const caughtUp = isBehind(stream, lastSeq) ? stream.reconcile(lastSeq) : undefined
         if (caughtUp) pending.push(caughtUp)
       }
     }
     behind = new Map()
     for (const { schoolId, lastSeq } of changed) {
-      for (const stream of bySchool.get(schoolId) ?? []) {
+      for (const stream of bySchool.get(schoolId)?.streams ?? []) {
         if (!isBehind(stream, lastSeq)) continue
         behind.set(schoolId, lastSeq)
         break
@@ -114,18 +134,23 @@ export function createStreamRegistry(deps: {
   return {
     open(schoolId, sink, transport) {
       const stream = new DashboardStream(schoolId, sink, source, optionsOf[transport])
-      let streams = bySchool.get(schoolId)
-      if (!streams) bySchool.set(schoolId, (streams = new Set()))
-      streams.add(stream)
+      let school = bySchool.get(schoolId)
+      if (!school) {
+        bySchool.set(schoolId, (school = new SchoolStreams()))
+        school.membership = deps.joinRoom(schoolId, school)
+      }
+      school.streams.add(stream)
       size += 1
       return stream
     },
     remove(stream) {
       stream.close()
-      const streams = bySchool.get(stream.schoolId)
-      if (!streams?.delete(stream)) return
+      const school = bySchool.get(stream.schoolId)
+      if (!school?.streams.delete(stream)) return
       size -= 1
-      if (streams.size === 0) bySchool.delete(stream.schoolId)
+      if (school.streams.size > 0) return
+      bySchool.delete(stream.schoolId)
+      school.membership.leave()
     },
     reconcileNow,
     get size() {
@@ -136,7 +161,10 @@ export function createStreamRegistry(deps: {
     },
     close() {
       clearInterval(timer)
-      for (const streams of bySchool.values()) for (const stream of streams) stream.close()
+      for (const school of bySchool.values()) {
+        for (const stream of school.streams) stream.close()
+        school.membership.leave()
+      }
       bySchool.clear()
       size = 0
     },

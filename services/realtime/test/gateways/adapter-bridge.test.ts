@@ -70,25 +70,29 @@ t.test('every client on every instance and transport receives each broadcast exa
   }
 })
 
-t.test('closing a plain client removes its pseudo id from the adapter room', async (t) => {
+t.test("a school's connections are one member of its room, which leaves with the school's last connection", async (t) => {
   const adapter = two.realtime.io.of('/').adapter
-  const room = dashboardRoom(fixture.schoolB.id)
-  const before = two.realtime.bridge.memberIds(adapter)
-  const client = await track(PlainClient.connect(two.url, fixture.schoolB.id, world.token(fixture.ownerB)))
-  const [id] = two.realtime.bridge.memberIds(adapter).filter((member) => !before.includes(member))
-  t.match(id, /^ws:[0-9]+$/)
-  t.ok(adapter.rooms.get(room)?.has(id!), 'the pseudo id is a member of the room')
+  const schoolId = await schoolOfItsOwn('One member')
+  const room = dashboardRoom(schoolId)
+  const id = `school:${schoolId}`
+  const first = await track(PlainClient.connect(two.url, schoolId, world.token(fixture.ownerB)))
+  const second = await track(SocketIoClient.connect(two.url, schoolId, world.token(fixture.ownerB)))
+  for (const client of [first, second]) await client.inbox.waitFor((m) => m.type === 'metrics_update', `${client.kind}: the snapshot`)
+  t.same([...(adapter.rooms.get(room) ?? [])], [id], 'one pseudo id in the room for both connections, whatever their transport')
+  t.same(two.realtime.bridge.memberIds(adapter).filter((member) => member === id), [id], 'one bridge member')
+  await first.close()
+  t.ok(adapter.rooms.get(room)?.has(id), 'still a member while a connection of the school is open')
 
   const left = new Promise<void>((resolve) =>
     adapter.on('leave-room', (leftRoom: string, leftId: string) => {
       if (leftRoom === room && leftId === id) resolve()
     }),
   )
-  await client.close()
+  await second.close()
   await left
-  t.notOk(adapter.rooms.get(room)?.has(id!), 'no longer in the room')
-  t.notOk(adapter.sids.has(id!), 'no longer known to the adapter')
-  t.notOk(two.realtime.bridge.memberIds(adapter).includes(id!), 'no longer a bridge member')
+  t.notOk(adapter.rooms.get(room)?.has(id), 'no longer in the room')
+  t.notOk(adapter.sids.has(id), 'no longer known to the adapter')
+  t.notOk(two.realtime.bridge.memberIds(adapter).includes(id), 'no longer a bridge member')
 })
 
 /** A school with its own owner, so a test can watch a room no other test has touched. */
