@@ -86,7 +86,9 @@ export function tokenSubject(claims: AccessTokenClaims): { userId: number; sessi
 /** Verifies tokens and says why one is refused (in-band renewal tells an expired token from a bad one). */
 export function createTokenChecker(settings: JwtSettings): TokenChecker {
   const { verify } = jwtOptions(settings)
-  const verifier = createVerifier({ ...verify, cache: 1000 })
+  // No cache: a dashboard connection verifies its token once, at the handshake (and each renewal brings a
+  // new one), so a cache would only keep a thousand tokens and their claims alive on the heap.
+  const verifier = createVerifier(verify)
   return async (token) => {
     let claims: AccessTokenClaims
     try {

@@ -156,7 +156,7 @@ export abstract class DashboardConnection implements StreamSink, Revocable, Expi
       // Closed meanwhile: closed() has run, so it must not be counted as watching.
       if (this.#closed || !this.isOpen) return
       // The presence broadcast this triggers is held by the stream and follows the snapshot.
-      services.presence.joined(access.schoolId, this.id, { userId: access.user.id, name: access.user.name, role: access.role })
+      services.presence.joined(access.schoolId, this.id, access)
       await this.stream.start(access.since)
     } catch (error) {
       services.logger.error({ ...this.logFields(), err: error }, 'could not start the dashboard stream')

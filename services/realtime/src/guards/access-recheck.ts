@@ -47,6 +47,14 @@ function inScope(connection: Revocable, scope: RevocationScope): boolean {
 
 const keyOf = (watcher: SchoolWatcher) => `${watcher.schoolId}|${watcher.userId}|${watcher.sessionId ?? ''}`
 
+/** A user's watched connections: most users have one, which is kept without a Set of its own. */
+type UserConnections = Revocable | Set<Revocable>
+
+function listOf(entry: UserConnections | undefined): Revocable[] {
+  if (entry === undefined) return []
+  return entry instanceof Set ? [...entry] : [entry]
+}
+
 export function createAccessRecheck(deps: {
   prisma: PrismaClient
   intervalMs: number
@@ -55,7 +63,22 @@ export function createAccessRecheck(deps: {
 }): AccessRecheck {
   const { prisma, logger } = deps
   /** Every watched connection, by user: a notice names a user, and a user has few connections. */
-  const byUser = new Map<number, Set<Revocable>>()
+  const byUser = new Map<number, UserConnections>()
+
+  const add = (userId: number, connection: Revocable) => {
+    const entry = byUser.get(userId)
+    if (entry === undefined) byUser.set(userId, connection)
+    else if (entry instanceof Set) entry.add(connection)
+    else if (entry !== connection) byUser.set(userId, new Set([entry, connection]))
+  }
+  /** Whether the connection was watched. */
+  const remove = (userId: number, connection: Revocable): boolean => {
+    const entry = byUser.get(userId)
+    if (entry === connection) return byUser.delete(userId)
+    if (!(entry instanceof Set) || !entry.delete(connection)) return false
+    if (entry.size === 1) byUser.set(userId, entry.values().next().value!)
+    return true
+  }
 
   const watcherOf = (connection: Revocable): SchoolWatcher => ({
     schoolId: connection.access.schoolId,
@@ -80,24 +103,24 @@ export function createAccessRecheck(deps: {
   const revoke = (lost: readonly LostWatcher[], trigger: RevocationTrigger) => {
     const reasons = new Map(lost.map((watcher) => [keyOf(watcher), watcher.reason]))
     for (const userId of new Set(lost.map((watcher) => watcher.userId))) {
-      const connections = byUser.get(userId)
-      if (!connections) continue
-      for (const connection of connections) {
+      for (const connection of listOf(byUser.get(userId))) {
         const reason = reasons.get(keyOf(watcherOf(connection)))
         if (reason === undefined) continue
-        connections.delete(connection)
+        remove(userId, connection)
         const { schoolId, sessionId } = connection.access
         logger.info({ schoolId, userId, sessionId, trigger, reason }, `${reason === 'session' ? 'session ended' : 'access revoked'}; closing the dashboard connection`)
         deps.onRevoked?.(trigger, reason)
         connection.revoke(reason)
       }
-      if (connections.size === 0) byUser.delete(userId)
     }
   }
 
   const checkNow = async (): Promise<void> => {
     const all: Revocable[] = []
-    for (const connections of byUser.values()) all.push(...connections)
+    for (const entry of byUser.values()) {
+      if (entry instanceof Set) all.push(...entry)
+      else all.push(entry)
+    }
     await check(all, 'recheck')
   }
 
@@ -109,19 +132,13 @@ export function createAccessRecheck(deps: {
 
   return {
     watch(connection) {
-      const userId = connection.access.user.id
-      let connections = byUser.get(userId)
-      if (!connections) byUser.set(userId, (connections = new Set()))
-      connections.add(connection)
+      add(connection.access.user.id, connection)
     },
     unwatch(connection) {
-      const userId = connection.access.user.id
-      const connections = byUser.get(userId)
-      if (!connections?.delete(connection)) return
-      if (connections.size === 0) byUser.delete(userId)
+      remove(connection.access.user.id, connection)
     },
     async recheck(scope) {
-      const connections = [...(byUser.get(scope.userId) ?? [])].filter((connection) => inScope(connection, scope))
+      const connections = listOf(byUser.get(scope.userId)).filter((connection) => inScope(connection, scope))
       if (connections.length === 0) return
       // The database, not the notice, decides: a role given back since the event keeps the connection.
       await check(connections, 'event')

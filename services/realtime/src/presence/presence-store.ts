@@ -21,6 +21,12 @@ export interface PresenceUser {
   role: Role
 }
 
+/** Who a local connection is connected as: its handshake's access, referenced rather than copied per connection. */
+export interface Watching {
+  readonly user: { readonly id: number; readonly name: string }
+  readonly role: Role
+}
+
 export interface PresenceList {
   /** Grows with every change of the school's entries (and with nothing else). */
   version: number
@@ -30,7 +36,7 @@ export interface PresenceList {
 export interface PresenceStore {
   readonly instanceId: string
   /** Records connections of one school (one, or all of them again after a lapse) and indexes the school under this instance. */
-  add(schoolId: number, connections: Iterable<readonly [connectionId: string, user: PresenceUser]>): Promise<void>
+  add(schoolId: number, connections: Iterable<readonly [connectionId: string, watching: Watching]>): Promise<void>
   /** Removes a connection; `lastHere` drops the school from this instance's index too. */
   remove(schoolId: number, connectionId: string, lastHere: boolean): Promise<void>
   /** The school's watchers on instances whose lease is current. */
@@ -171,7 +177,7 @@ export function createPresenceStore(redis: Redis, options: { prefix: string; ins
   const keys = presenceKeys(options.prefix)
   const index = keys.index(instanceId)
   const field = (connectionId: string) => `${instanceId}${FIELD_SEPARATOR}${connectionId}`
-  const encode = (user: PresenceUser) => JSON.stringify({ userId: user.userId, name: user.name, role: user.role })
+  const encode = ({ user, role }: Watching) => JSON.stringify({ userId: user.id, name: user.name, role })
   redis.defineCommand('sdPresenceAdd', { numberOfKeys: 3, lua: ADD })
   redis.defineCommand('sdPresenceRemove', { numberOfKeys: 3, lua: REMOVE })
   redis.defineCommand('sdPresenceRead', { numberOfKeys: 2, lua: READ })
@@ -185,7 +191,7 @@ export function createPresenceStore(redis: Redis, options: { prefix: string; ins
 
     async add(schoolId, connections) {
       const fields: string[] = []
-      for (const [connectionId, user] of connections) fields.push(field(connectionId), encode(user))
+      for (const [connectionId, watching] of connections) fields.push(field(connectionId), encode(watching))
       if (fields.length > 0) await scripts.sdPresenceAdd(keys.school(schoolId), index, keys.version, schoolId, ...fields)
     },
 

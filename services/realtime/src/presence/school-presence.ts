@@ -5,13 +5,13 @@
 import type { Logger } from 'pino'
 import { envelope } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
-import type { PresenceList, PresenceStore, PresenceUser } from './presence-store.js'
+import type { PresenceList, PresenceStore, Watching } from './presence-store.js'
 
 export interface SchoolPresence {
   /** This instance's id in the store's keys and fields. */
   readonly instanceId: string
   /** A connection whose stream is starting: it and every other watcher of the school get the new list. */
-  joined(schoolId: number, connectionId: string, user: PresenceUser): void
+  joined(schoolId: number, connectionId: string, watching: Watching): void
   left(schoolId: number, connectionId: string): void
   /**
    * Removes the entries of lapsed instances that this instance claims first, and tells their schools' watchers
@@ -37,7 +37,7 @@ export interface SchoolPresenceOptions {
 }
 
 interface LocalSchool {
-  connections: Map<string, PresenceUser>
+  connections: Map<string, Watching>
   timer: NodeJS.Timeout | undefined
 }
 
@@ -120,12 +120,12 @@ export function createSchoolPresence(options: SchoolPresenceOptions): SchoolPres
   return {
     instanceId: store.instanceId,
 
-    joined(schoolId, connectionId, user) {
+    joined(schoolId, connectionId, watching) {
       if (leaving) return
       let school = schools.get(schoolId)
       if (!school) schools.set(schoolId, (school = { connections: new Map(), timer: undefined }))
-      school.connections.set(connectionId, user)
-      void write(schoolId, () => store.add(schoolId, [[connectionId, user]]))
+      school.connections.set(connectionId, watching)
+      void write(schoolId, () => store.add(schoolId, [[connectionId, watching]]))
       schedule(schoolId, school)
     },
 

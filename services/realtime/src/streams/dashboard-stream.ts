@@ -55,7 +55,8 @@ export class DashboardStream {
   /** Version of the last presence_update sent: lists published by two instances may cross on the way. */
   #presenceVersion = 0
   #state: 'syncing' | 'live' | 'closed' = 'syncing'
-  #held: Array<{ message: AnyEnvelope; prepared: PreparedMessage | undefined }> = []
+  /** Broadcasts held while the stream syncs; made when the first is held (most streams are live and hold none). */
+  #held: Array<{ message: AnyEnvelope; prepared: PreparedMessage | undefined }> | null = null
 
   constructor(
     readonly schoolId: number,
@@ -130,7 +131,7 @@ export class DashboardStream {
 
   close(): void {
     this.#state = 'closed'
-    this.#held = []
+    this.#held = null
   }
 
   #fillGap(message: AnyEnvelope, prepared: PreparedMessage | undefined): void {
@@ -151,13 +152,13 @@ export class DashboardStream {
       }
       if (this.#state === 'closed') return
       this.#state = 'live'
-      const held = this.#held
-      this.#held = []
+      const held = this.#held ?? []
+      this.#held = null
       for (const [index, { message, prepared }] of held.entries()) {
         this.receive(message, prepared)
         // receive() found another gap and is syncing again: keep the rest for after it.
         if (this.#state !== 'live') {
-          this.#held.push(...held.slice(index + 1))
+          ;(this.#held ??= []).push(...held.slice(index + 1))
           break
         }
       }
@@ -183,8 +184,9 @@ export class DashboardStream {
   }
 
   #hold(message: AnyEnvelope, prepared: PreparedMessage | undefined): void {
-    this.#held.push({ message, prepared })
-    if (this.#held.length > (this.options.maxHeldMessages ?? 10_000)) this.#drop('slow_consumer')
+    const held = (this.#held ??= [])
+    held.push({ message, prepared })
+    if (held.length > (this.options.maxHeldMessages ?? 10_000)) this.#drop('slow_consumer')
   }
 
   #send(message: AnyEnvelope, prepared?: PreparedMessage): void {
