@@ -364,21 +364,9 @@ function realtimeArm(context: SizeContext): Arm {
               `[bench]   ${name}: ${rate} invitations/s: p50 ${window.p50Ms.toFixed(1)} ms, p99 ${window.p99Ms.toFixed(1)} ms, delivered ${(window.deliveryRatio * 100).toFixed(2)}%\n`,
             )
           }
-          // Where the bytes per connection are: the kinds of heap node that shrank most when every dashboard
-          // left (per-school state goes with a school's last dashboard). After the samples: a census inflates the heap.
           const droppedAfterLoad = fleet.closedByServer
           const serverCloses = fleet.serverCloses
-          const fullCensus = await realtime.census([])
-          await fleet.close()
-          await waitForQuiet(realtime)
-          const leftCensus = await realtime.census([])
-          const heapGrowthPerConnection = heapGrowth(leftCensus.bytes, fullCensus.bytes, 15).map(({ kind, bytes }) => ({
-            kind,
-            bytesPerConnection: Math.round(bytes / metrics.dashboards!),
-          }))
-          process.stderr.write(
-            `[bench]   ${name}: heap per connection by kind: ${heapGrowthPerConnection.slice(0, 8).map(({ kind, bytesPerConnection }) => `${kind} ${bytesPerConnection} B`).join(', ')}\n`,
-          )
+          const heapGrowthPerConnection = await censusOfLeaving(realtime, fleet, name)
           return {
             metrics,
             generatorCpu,
@@ -407,6 +395,24 @@ function realtimeArm(context: SizeContext): Arm {
   }
 }
 
+/**
+ * Where the bytes per connection are: the kinds of heap node that shrank most when every dashboard left
+ * (per-school state goes with a school's last dashboard), per dashboard, top 25. Taken after the samples,
+ * as the census itself inflates the heap; closes the fleet.
+ */
+async function censusOfLeaving(server: PinnedProcess, fleet: DashboardFleet, name: string): Promise<Array<{ kind: string; bytesPerConnection: number }>> {
+  const dashboards = fleet.size
+  const full = await server.census([])
+  await fleet.close()
+  await waitForQuiet(server)
+  const left = await server.census([])
+  const growth = heapGrowth(left.bytes, full.bytes, 25).map(({ kind, bytes }) => ({ kind, bytesPerConnection: Math.round(bytes / dashboards) }))
+  process.stderr.write(
+    `[bench]   ${name}: heap per connection by kind: ${growth.slice(0, 8).map(({ kind, bytesPerConnection }) => `${kind} ${bytesPerConnection} B`).join(', ')}\n`,
+  )
+  return growth
+}
+
 /** The same number of idle connections held by the bare ws server (servers/bare-ws-server.ts). */
 function bareArm(context: SizeContext): Arm {
   const { world, p } = context
@@ -428,6 +434,7 @@ function bareArm(context: SizeContext): Arm {
           await pause(p.settleSeconds)
           const idle = await measureIdle(world, { bare }, [], p.idleSeconds, `${context.schools.length}-schools`)
           const full = await bare.probe({ gc: true })
+          const heapGrowthPerConnection = await censusOfLeaving(bare, fleet, BARE_ARM)
           return {
             metrics: {
               schools: context.schools.length,
@@ -441,6 +448,7 @@ function bareArm(context: SizeContext): Arm {
             },
             generatorCpu: idle.generatorCpu,
             detail: {
+              heapGrowthPerConnection,
               emptyServer: { heapUsed: empty.heapUsed, rss: empty.rss },
               fullServer: { heapUsed: full.heapUsed, rss: full.rss },
               idleWindowSeconds: idle.wallMs / 1000,

@@ -50,6 +50,8 @@ class PlainConnection extends DashboardConnection {
   readonly transport = 'websocket'
   /** Cleared at each heartbeat ping, set again by the pong. */
   alive = true
+  /** When the heartbeat last pinged it (when it opened, until then). */
+  lastPingAt = Date.now()
 
   constructor(
     readonly ws: WebSocket,
@@ -104,27 +106,26 @@ function terminate(ws: WebSocket): void {
 const HEARTBEAT_SLICES = 30
 
 /**
- * Pings every connection once per `intervalMs`, spread over the interval: every tick takes the next
- * slice, in the order the connections opened, and one that has not answered its previous ping is cut off.
- * A round starts at most once per interval, so that no connection is pinged (and judged) more often.
+ * Pings every connection once per `intervalMs`, spread over the interval: every tick takes a slice from
+ * the front of `connections`, which it keeps in the order of their last ping (a pinged connection moves to
+ * the back), so the front is always the one waiting longest; none is pinged again before an interval has
+ * passed. One that has not answered its previous ping is cut off. (An iterator kept from tick to tick
+ * would have kept closed connections' entries alive.)
  */
 function createHeartbeat(connections: Map<WebSocket, PlainConnection>, intervalMs: number): { stop(): void } {
-  let turn: Iterator<[WebSocket, PlainConnection]> = connections.entries()
-  let roundStartedAt = Date.now()
   const timer = setInterval(() => {
-    // A Map iterator goes on past deletions and into entries added since the round began.
-    let due = Math.ceil(connections.size / HEARTBEAT_SLICES)
-    while (due > 0) {
-      const next = turn.next()
-      if (next.done) {
-        if (Date.now() - roundStartedAt < intervalMs) return
-        roundStartedAt = Date.now()
-        turn = connections.entries()
-        if (connections.size === 0) return
-        continue
-      }
-      due -= 1
-      const [ws, connection] = next.value
+    const now = Date.now()
+    const due: Array<[WebSocket, PlainConnection]> = []
+    const slice = Math.ceil(connections.size / HEARTBEAT_SLICES)
+    for (const entry of connections) {
+      if (due.length === slice || now - entry[1].lastPingAt < intervalMs) break
+      due.push(entry)
+    }
+    for (const [ws, connection] of due) {
+      // To the back; a terminated one leaves the map in its close handler, as every connection does.
+      connections.delete(ws)
+      connections.set(ws, connection)
+      connection.lastPingAt = now
       if (!connection.alive) {
         ws.terminate()
         continue
