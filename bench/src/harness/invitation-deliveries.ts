@@ -2,15 +2,35 @@
 // expected once by every dashboard of the invitation's school (and by no other). Each invitation's email is
 // `msinv<window>-<index>@...`, so a received update names its POST: plain clients find the index in the raw
 // frame without parsing it, Socket.IO clients in the envelope; anything from another window is ignored.
+// Each delivery is also split at its envelope's `ts`, the sender's emission time (its wall clock, to the
+// millisecond; the same machine's clock here): POST start -> emission and emission -> receipt.
 import type { AnyEnvelope } from '@school/events'
 import { LatencyHistogram } from './latency-histogram.js'
 
 let windowSerial = 0
 
+/** Where the envelope's `ts` starts in a raw frame: after `data`, so searched from the end. */
+const TS_MARKER = Buffer.from('"ts":"')
+const ISO_LENGTH = '2026-01-01T00:00:00.000Z'.length
+
+/** The emission time in a raw frame (ms since the epoch), NaN without one. */
+function emissionInFrame(frame: Buffer): number {
+  const at = frame.lastIndexOf(TS_MARKER)
+  if (at === -1) return Number.NaN
+  const from = at + TS_MARKER.length
+  return Date.parse(frame.toString('latin1', from, from + ISO_LENGTH))
+}
+
 export class InvitationDeliveries {
   /** Per delivery: receipt by one dashboard - start of the POST. */
   readonly histogram = new LatencyHistogram()
   readonly sentAt: Float64Array
+  /**
+   * Per delivery: emission - start of the POST, and receipt - emission. `ts` is truncated to the ms, so the
+   * first reads up to 1 ms short and the second up to 1 ms long (a negative one is recorded as 0).
+   */
+  readonly toEmission = new LatencyHistogram()
+  readonly fromEmission = new LatencyHistogram()
   /** Deliveries to a dashboard of another school than the invitation's (should stay 0). */
   misdelivered = 0
   /** Deliveries beyond one per dashboard of the school (should stay 0). */
@@ -19,6 +39,8 @@ export class InvitationDeliveries {
   private readonly marker = Buffer.from(this.tag)
   private readonly received: Uint16Array
   private readonly lastAt: Float64Array
+  /** Wall clock - performance.now() when the window began: puts this process's times on the sender's clock. */
+  private readonly wallOffset = Date.now() - performance.now()
   private waiter: { target: number; resolve: (reached: boolean) => void; timer: NodeJS.Timeout } | undefined
 
   /**
@@ -60,6 +82,11 @@ export class InvitationDeliveries {
     this.received[index]!++
     this.lastAt[index] = receivedAt
     this.histogram.record(receivedAt - sent)
+    const emittedAt = (Buffer.isBuffer(message) ? emissionInFrame(message) : Date.parse(message.ts)) - this.wallOffset
+    if (!Number.isNaN(emittedAt)) {
+      this.toEmission.record(emittedAt - sent)
+      this.fromEmission.record(receivedAt - emittedAt)
+    }
     if (this.waiter && this.histogram.count >= this.waiter.target) {
       clearTimeout(this.waiter.timer)
       this.waiter.resolve(true)

@@ -5,16 +5,13 @@
 // transactions/s) beside a bare ws server holding as many idle connections, and the end-to-end latency of
 // invitations POSTed at fixed rates, round robin over the schools, to every dashboard of the school.
 import { join } from 'node:path'
-import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetOptions, type FleetTransport } from '../clients/dashboard-fleet.js'
+import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { writeIdleCostChart } from '../charts/idle-cost-chart.js'
 import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
-import { signAccessToken } from '../harness/access-token.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { openTransactionCounter } from '../harness/database-transactions.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { InvitationDeliveries } from '../harness/invitation-deliveries.js'
-import { keepAliveAgent, requestJson } from '../harness/json-request.js'
-import { runAtRate } from '../harness/paced-load.js'
 import { benchScript, CPU_PROFILE_DIR_ENV, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import { connectionsWithinDescriptors } from '../harness/pinning.js'
 import { waitForQueueDrained } from '../harness/queue-drain.js'
@@ -22,7 +19,7 @@ import { startRedisCommandWindow, type RedisCommandCount } from '../harness/redi
 import type { Arm, ArmRun, BenchOptions, GroupResult, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 import { seedSchools, type SeededSchool } from '../harness/school-seed.js'
 import { heapGrowth } from '../probes/heap-census.js'
-import { percentile } from '../harness/statistics.js'
+import { measureSpreadLoad, spreadFleetOptions } from '../harness/spread-invitations.js'
 
 /** Targets at the headline size, idle (see the brief in docs/BENCHMARKS.md, "Many schools"). */
 export const CPU_OVER_BARE_POINTS = 3
@@ -182,112 +179,6 @@ function dashboardsOf(context: SizeContext): number {
   return context.schools.length * context.p.perSchool
 }
 
-/** One dashboard per owner or admin, school by school; the i-th belongs to school floor(i / perSchool). */
-function fleetOptions(context: SizeContext, transport: FleetTransport, urlOf: (school: SeededSchool) => string, count: number): FleetOptions {
-  const { schools, p } = context
-  const tokens = schools.map((school) => school.admins.map((admin) => signAccessToken(admin)))
-  return {
-    transport,
-    url: '',
-    schoolId: 0,
-    token: undefined,
-    count,
-    sampled: 0,
-    connectionsPerSourceAddress: DASHBOARDS_PER_SOURCE_ADDRESS,
-    endpointFor: (index) => {
-      const school = schools[Math.floor(index / p.perSchool)]!
-      return { url: urlOf(school), schoolId: school.id, token: tokens[Math.floor(index / p.perSchool)]![index % p.perSchool] }
-    },
-  }
-}
-
-interface LoadWindow {
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
-  deliveryRatio: number
-  detail: Record<string, unknown>
-  generatorCpu: number
-}
-
-/** Sends `rate` invitations/s for `seconds`, round robin over the schools, and times their updates. */
-async function measureLoad(
-  context: SizeContext,
-  services: { api: PinnedProcess; realtime: PinnedProcess },
-  observe: (clock: InvitationDeliveries | undefined) => void,
-  rate: number,
-  seconds: number,
-): Promise<LoadWindow> {
-  const { schools, p } = context
-  const invitations = Math.max(1, Math.round(rate * seconds))
-  const first = context.invitationsSent
-  context.invitationsSent += invitations
-  const schoolOf = (index: number) => (first + index) % schools.length
-  const clock = new InvitationDeliveries(invitations, schoolOf, p.perSchool)
-  const ownerTokens = new Map<number, string>()
-  const agent = keepAliveAgent(64)
-  const postMs: number[] = []
-  const statuses: Record<string, number> = {}
-  observe(clock)
-  try {
-    const serversBefore = await Promise.all([services.api.probe(), services.realtime.probe()])
-    const cpu = startCpuWindow()
-    const outcome = await runAtRate(rate, seconds, async (index) => {
-      const schoolIndex = schoolOf(index)
-      const school = schools[schoolIndex]!
-      let token = ownerTokens.get(schoolIndex)
-      if (!token) ownerTokens.set(schoolIndex, (token = signAccessToken(school.admins[0]!)))
-      const started = performance.now()
-      clock.sentAt[index] = started
-      const response = await requestJson(
-        agent,
-        `${services.api.url}/api/accounts/schools/${school.id}/invitations/`,
-        'POST',
-        { email: clock.emailOf(index), role: 'teacher' },
-        { authorization: `Bearer ${token}` },
-      )
-      postMs.push(performance.now() - started)
-      statuses[response.status] = (statuses[response.status] ?? 0) + 1
-      if (response.status !== 201) clock.sentAt[index] = Number.NaN
-      return response.status === 201
-    })
-    const accepted = outcome.results.filter((result) => result.status === 'fulfilled' && result.value).length
-    const expected = accepted * p.perSchool
-    const allDelivered = await clock.waitFor(expected, p.deliveryTimeoutMs)
-    const window = cpu()
-    const serversAfter = await Promise.all([services.api.probe(), services.realtime.probe()])
-    const complete = clock.completeLatencies()
-    const { histogram } = clock
-    return {
-      p50Ms: histogram.percentile(50),
-      p99Ms: histogram.percentile(99),
-      maxMs: histogram.max,
-      deliveryRatio: expected === 0 ? 0 : Math.min(1, histogram.count / expected),
-      generatorCpu: window.share,
-      detail: {
-        invitationsPerSecond: rate,
-        sent: invitations,
-        accepted,
-        statuses,
-        failedPosts: outcome.results.filter((result) => result.status === 'rejected').length,
-        expected,
-        delivered: histogram.count,
-        allDelivered,
-        misdelivered: clock.misdelivered,
-        duplicates: clock.duplicates,
-        everyDashboardP50Ms: complete.percentile(50),
-        everyDashboardP99Ms: complete.percentile(99),
-        postP99Ms: percentile(postMs, 99),
-        apiCpu: cpuShare(serversBefore[0]!, serversAfter[0]!, window.wallMs),
-        realtimeCpu: cpuShare(serversBefore[1]!, serversAfter[1]!, window.wallMs),
-      },
-    }
-  } finally {
-    observe(undefined)
-    agent.destroy()
-  }
-}
-
 function realtimeArm(context: SizeContext): Arm {
   const { world, p } = context
   const name = `realtime ${p.transport}`
@@ -306,7 +197,7 @@ function realtimeArm(context: SizeContext): Arm {
         const [api, realtime] = await Promise.all([start('api'), start('realtime')])
         const urlOf = (school: SeededSchool) => (p.transport === 'socket.io' ? realtime.url : plainDashboardUrl(realtime.url, school.id))
         let observing: InvitationDeliveries | undefined
-        const options = fleetOptions(context, p.transport, urlOf, dashboardsOf(context))
+        const options = spreadFleetOptions(context, p.transport, urlOf, dashboardsOf(context), DASHBOARDS_PER_SOURCE_ADDRESS)
         await waitForQuiet(api, realtime)
         // Warm-up: a few dashboards opened and closed, so that lazily built state is in place before the empty sample.
         const warm = await DashboardFleet.open({ ...options, count: Math.min(p.warmupDashboards, options.count) })
@@ -345,14 +236,15 @@ function realtimeArm(context: SizeContext): Arm {
           )
           const observe = (clock: InvitationDeliveries | undefined) => (observing = clock)
           const queue = world.schoolEventsQueue()
+          const invitations = { origin: api.url, servers: { api, realtime } }
           const load: Array<Record<string, unknown>> = []
           let generatorCpu = idle.generatorCpu
           for (const rate of p.rates) {
             // Warm-up at the window's rate: JIT, pools, first allocations; not reported.
-            await measureLoad(context, { api, realtime }, observe, rate, p.loadWarmupSeconds)
+            await measureSpreadLoad(context, invitations, observe, rate, p.loadWarmupSeconds)
             await waitForQueueDrained(queue, 120_000)
             await settled(api, realtime)
-            const window = await measureLoad(context, { api, realtime }, observe, rate, p.loadSeconds)
+            const window = await measureSpreadLoad(context, invitations, observe, rate, p.loadSeconds)
             await waitForQueueDrained(queue, 120_000)
             metrics[`load${rate}P50Ms`] = window.p50Ms
             metrics[`load${rate}P99Ms`] = window.p99Ms
@@ -423,7 +315,7 @@ function bareArm(context: SizeContext): Arm {
       world.defer(() => bare.stop())
       try {
         const url = bareWsUrl(bare.url)
-        const options = fleetOptions(context, 'websocket', () => url, dashboardsOf(context))
+        const options = spreadFleetOptions(context, 'websocket', () => url, dashboardsOf(context), DASHBOARDS_PER_SOURCE_ADDRESS)
         const warm = await DashboardFleet.open({ ...options, count: Math.min(p.warmupDashboards, options.count) })
         await warm.close()
         await settled(bare)
