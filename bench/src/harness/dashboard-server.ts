@@ -1,8 +1,11 @@
 // A fresh dashboard server for one arm: the realtime service (plain WebSocket or Socket.IO clients of school
 // A) or the bare ws baseline, pinned with the probe, and the URL its fleet connects to. The arm stops it; the
 // world does too if the run is interrupted first. Or, for a whole scenario, the pipeline (api + realtime)
-// beside the bare ws baseline.
+// beside the bare ws baseline, and the minimal pipeline.
+import { Queue } from 'bullmq'
+import { queuePrefix } from '@school/events'
 import { bareWsUrl, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
+import { MINIMAL_PIPELINE_QUEUE } from '../servers/minimal-pipeline-worker.js'
 import type { BenchWorld } from './bench-world.js'
 import { benchScript, serviceScript, startPinned, type PinnedProcess } from './pinned-process.js'
 
@@ -40,4 +43,24 @@ export async function startPipelineAndBaseline(world: BenchWorld): Promise<Pipel
   ])
   world.defer(() => Promise.all([api.stop(), realtime.stop(), bare.stop()]))
   return { api, realtime, bare }
+}
+
+export interface MinimalPipeline {
+  /** The ingest baselines, answering the API's invitations route with one insert and a queue.add. */
+  api: PinnedProcess
+  /** The bare ws server with the minimal pipeline's worker: dashboards at /ws/schools/{id}/dashboard/. */
+  ws: PinnedProcess
+  /** Its queue, to wait for it to drain. */
+  queue: Queue
+}
+
+/** The minimal pipeline's two processes (servers/minimal-pipeline-worker.ts), on the world's database and Redis prefix. */
+export async function startMinimalPipeline(world: BenchWorld): Promise<MinimalPipeline> {
+  const [api, ws] = await Promise.all([
+    startPinned('minimal-api', benchScript('servers/ingest-baselines.js'), world.serviceEnv),
+    startPinned('minimal-ws', benchScript('servers/bare-ws-server.js'), { ...world.serviceEnv, MINIMAL_PIPELINE_WORKER: '1' }),
+  ])
+  const queue = new Queue(MINIMAL_PIPELINE_QUEUE, { connection: { url: world.redisUrl }, prefix: queuePrefix(world.redisPrefix) })
+  world.defer(() => Promise.all([api.stop(), ws.stop(), queue.close()]))
+  return { api, ws, queue }
 }

@@ -1,12 +1,15 @@
 // The baseline for fanout, latency, memory and churn: a minimal `ws` server that accepts any upgrade, and on
 // each POST /publish (optional JSON body `{name}`: the student named in the summary) serializes the messages
-// of one event once and sends them to every client.
+// of one event once and sends them to every client. A client of `/ws/schools/{id}/dashboard/` is also in
+// that school's room; with MINIMAL_PIPELINE_WORKER=1 the process runs the minimal pipeline's BullMQ worker
+// (servers/minimal-pipeline-worker.ts), which publishes each job's message to its school's room.
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
-import { envelope, type SchoolMetrics } from '@school/events'
+import { DASHBOARD_WS_PATH, envelope, parseId, type SchoolMetrics } from '@school/events'
 
 const clients = new Set<WebSocket>()
+const rooms = new Map<number, Set<WebSocket>>()
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
 const metrics: SchoolMetrics = {
   students: 0,
@@ -21,8 +24,21 @@ const metrics: SchoolMetrics = {
 }
 let seq = 0
 
-function broadcast(frame: string): void {
-  for (const client of clients) if (client.readyState === WebSocket.OPEN) client.send(frame)
+function broadcast(frame: string, to: Iterable<WebSocket> = clients): void {
+  for (const client of to) if (client.readyState === WebSocket.OPEN) client.send(frame)
+}
+
+/** The school of a dashboard URL, undefined for any other. */
+function schoolOf(url: string | undefined): number | undefined {
+  const match = DASHBOARD_WS_PATH.exec((url ?? '').split('?')[0]!)
+  return (match && parseId(match[1]!)) ?? undefined
+}
+
+function joinRoom(schoolId: number, ws: WebSocket): Set<WebSocket> {
+  let room = rooms.get(schoolId)
+  if (!room) rooms.set(schoolId, (room = new Set()))
+  room.add(ws)
+  return room
 }
 
 const server = createServer((request, response) => {
@@ -52,17 +68,32 @@ const server = createServer((request, response) => {
 })
 
 server.on('upgrade', (request, socket, head) => {
+  const schoolId = schoolOf(request.url)
   wss.handleUpgrade(request, socket, head, (ws) => {
     clients.add(ws)
-    ws.on('close', () => clients.delete(ws))
-    ws.on('error', () => clients.delete(ws))
+    const room = schoolId === undefined ? undefined : joinRoom(schoolId, ws)
+    const leave = () => {
+      clients.delete(ws)
+      room?.delete(ws)
+    }
+    ws.on('close', leave)
+    ws.on('error', leave)
     ws.send(
       JSON.stringify(
-        envelope('connection_established', { schoolId: 1, transport: 'websocket', user: { id: 1, email: null, name: 'Olivia Owner', role: 'school_owner' } }),
+        envelope('connection_established', {
+          schoolId: schoolId ?? 1,
+          transport: 'websocket',
+          user: { id: 1, email: null, name: 'Olivia Owner', role: 'school_owner' },
+        }),
       ),
     )
   })
 })
+
+const closeWorker =
+  process.env.MINIMAL_PIPELINE_WORKER === '1'
+    ? await (await import('./minimal-pipeline-worker.js')).startMinimalPipelineWorker((schoolId, frame) => broadcast(frame, rooms.get(schoolId) ?? []))
+    : async () => {}
 
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address()
@@ -72,6 +103,6 @@ server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', ()
 
 process.on('SIGTERM', () => {
   for (const client of clients) client.terminate()
-  server.close(() => process.exit(0))
+  server.close(() => void closeWorker().finally(() => process.exit(0)))
   server.closeAllConnections()
 })
