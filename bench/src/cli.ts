@@ -1,5 +1,6 @@
 // `npm run bench -- <scenario> [--quick] [--rounds N] [--clients N] [--out DIR]`: runs one scenario (or `all`), prints a
-// markdown table and writes the JSON results (many-schools also takes --schools, --per-school, --transport);
+// markdown table and writes the JSON results (many-schools also takes --schools, --per-school, --transport;
+// latency --schools, the schools of its spread cells);
 // `chart <result.json> <out.svg>` redraws the chart of a fanout, scale-out, churn or many-schools result; `--cpu-prof` has every server write a CPU profile and prints where its time went
 // (`profile <file>` re-reads one).
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
@@ -31,6 +32,7 @@ function usage(): string {
   return [
     'usage: npm run bench -- <scenario|all> [--quick] [--rounds N] [--clients N] [--out DIR] [--cpu-prof]',
     '       npm run bench -- many-schools [--schools N] [--per-school K] [--transport websocket|socket.io] [--quick] [--rounds N]',
+    '       npm run bench -- latency [--clients N] [--schools N] [--quick] [--rounds N]',
     '       npm run bench -- chart <fanout|scale-out|churn|many-schools-result.json> <out.svg>',
     '       npm run bench -- profile <file.cpuprofile>...',
     '',
@@ -38,6 +40,8 @@ function usage(): string {
     '            summary of each (self time per owner and per function) is printed and saved beside it.',
     '--schools N: many-schools measures 1,000 and N schools (quick: 20 and N) instead of 1,000, 5,000 and',
     '            10,000, and checks its targets at N; --per-school K: dashboards per school (default 2).',
+    '            latency: its spread cells have N schools x 2 dashboards (default 1,000; quick 20);',
+    '            --clients N: its one-school cells have N subscribers (one size instead of 1,000 and 10,000).',
     '',
     'scenarios:',
     ...SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(12)} ${scenario.description}`),

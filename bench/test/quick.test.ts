@@ -67,15 +67,17 @@ t.test('memory --quick samples the heap and RSS of each server', async (t) => {
   }
 })
 
-t.test('latency --quick times every delivery of every POST on all three arms', async (t) => {
+t.test('latency --quick times every delivery of every POST: one school beside bare ws, and spread over schools beside the minimal pipeline, stage by stage', async (t) => {
   const outDir = t.testdir()
   const { result, stdout } = await runQuick('latency', outDir)
-  checkShape(t, result, 'latency', ['realtime websocket', 'realtime socket.io', 'bare ws'], ['p50Ms', 'p99Ms', 'maxMs', 'deliveryRatio', 'serverCpu'], 2)
   t.same(
     result.groups.map((group) => group.name),
-    ['20 subscribers, 10 events/s', '20 subscribers, 40 events/s'],
+    ['20 subscribers, 10 events/s', '20 subscribers, 40 events/s', '20 schools x 2 dashboards, 10 invitations/s', '20 schools x 2 dashboards, 20 invitations/s'],
   )
-  for (const group of result.groups) {
+  const oneSchool = { ...result, groups: result.groups.slice(0, 2) }
+  const spread = { ...result, groups: result.groups.slice(2) }
+  checkShape(t, oneSchool, 'latency', ['realtime websocket', 'realtime socket.io', 'bare ws'], ['p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'deliveryRatio', 'serverCpu'], 2)
+  for (const group of oneSchool.groups) {
     for (const arm of group.arms) {
       const detail = arm.runs[0]!.detail as { published: number; expected: number; delivered: number; subscribers: number }
       t.equal(detail.subscribers, 20)
@@ -85,7 +87,47 @@ t.test('latency --quick times every delivery of every POST on all three arms', a
       t.ok(arm.median.p50Ms! <= arm.median.p99Ms! && arm.median.p99Ms! <= arm.median.maxMs!, 'p50 <= p99 <= max')
     }
   }
+  const split = ['postToEmissionP50Ms', 'postToEmissionP99Ms', 'emissionToReceiptP50Ms', 'emissionToReceiptP99Ms']
+  const spreadMetrics = ['p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'deliveryRatio', 'everyDashboardP99Ms', 'serverCpu', ...split]
+  checkShape(t, spread, 'latency', ['realtime websocket', 'realtime socket.io', 'minimal pipeline'], spreadMetrics, 2)
+  const stages = ['apiRequest', 'write', 'enqueue', 'queueWait', 'projection', 'commitToEmit']
+  for (const group of spread.groups) {
+    for (const arm of group.arms) {
+      const detail = arm.runs[0]!.detail as {
+        accepted: number
+        expected: number
+        delivered: number
+        misdelivered: number
+        duplicates: number
+        dashboards: number
+        stages?: Record<string, { count: number }>
+      }
+      t.equal(detail.dashboards, 40, `${group.name} / ${arm.name}: both dashboards of every school open`)
+      t.ok(detail.accepted > 0, `${group.name} / ${arm.name}: invitations accepted`)
+      t.equal(detail.expected, detail.accepted * 2, 'each goes to both dashboards of its school')
+      // Every update was matched to its POST and reached exactly the dashboards of its school, on every arm.
+      t.equal(detail.delivered, detail.expected, `${group.name} / ${arm.name}: every delivery timed`)
+      t.equal(detail.misdelivered, 0, 'none reached another school')
+      t.equal(detail.duplicates, 0, 'none twice')
+      const { p50Ms, p95Ms, p99Ms, maxMs } = arm.median
+      t.ok(p50Ms! <= p95Ms! && p95Ms! <= p99Ms! && p99Ms! <= maxMs!, 'p50 <= p95 <= p99 <= max')
+      if (arm.name === 'minimal pipeline') {
+        t.notOk(detail.stages, 'the minimal pipeline has the client-side split only')
+        continue
+      }
+      // The histograms of both services were read around the window: each saw every invitation once.
+      for (const stage of stages) {
+        t.equal(detail.stages?.[stage]?.count, detail.accepted, `${group.name} / ${arm.name}: ${stage} observed once per invitation`)
+        t.ok(Number.isFinite(arm.median[`${stage}P99Ms`]), `${stage} p99 = ${arm.median[`${stage}P99Ms`]}`)
+      }
+    }
+  }
+  const ratios = result.targets.filter((target) => / p99 \/ minimal pipeline p99$/.test(target.name))
+  t.equal(ratios.length, 4, 'each transport against the minimal pipeline in each spread cell')
   t.match(stdout, /pipeline adds [\d.]+ ms p99 over the bare ws baseline/, 'says what the pipeline adds')
+  t.match(stdout, /\*\*Where the time goes\*\*/, 'prints the stage breakdown')
+  t.match(stdout, /\| realtime socket\.io \| [\d.]+ \/ [\d.]+ \|/, 'with p50 / p99 per stage')
+  t.match(stdout, /the largest p99 of the steps is /, 'and says which stage holds the tail')
 })
 
 t.test('churn --quick samples the heap through the soak and counts connection objects with a heap snapshot', async (t) => {

@@ -78,7 +78,7 @@ export function markdownTable(result: ScenarioResult): string {
     '',
   ]
   for (const group of result.groups) {
-    const metrics = Object.keys(group.arms[0]?.median ?? {})
+    const metrics = Object.keys(group.arms[0]?.median ?? {}).filter((metric) => !result.tableMetrics || result.tableMetrics.includes(metric))
     lines.push(`**${group.name}** (medians)`, '')
     lines.push(`| arm | ${metrics.join(' | ')} | generator CPU (max) |`)
     lines.push(`| --- | ${metrics.map(() => '---:').join(' | ')} | ---: |`)
@@ -87,6 +87,7 @@ export function markdownTable(result: ScenarioResult): string {
     }
     lines.push('')
   }
+  for (const table of result.tables ?? []) lines.push(table, '')
   if (result.targets.length > 0) {
     lines.push('| target | value | wanted | met |', '| --- | ---: | ---: | --- |')
     for (const target of result.targets) {

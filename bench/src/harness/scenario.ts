@@ -9,7 +9,7 @@ export interface BenchOptions {
   outDir: string
   /** Overrides the client/connection count of fanout and memory (a reduced full run on a busy machine). */
   clients?: number
-  /** many-schools: the schools of the size the targets are checked at (default 5,000; quick 50). */
+  /** many-schools: the schools of the size the targets are checked at (default 5,000; quick 50); latency: of the spread cells (default 1,000; quick 20). */
   schools?: number
   /** many-schools: dashboards per school, the owner and admins each with one (default 2). */
   perSchool?: number
@@ -64,6 +64,10 @@ export interface ScenarioReport {
   voidOnSaturation: boolean
   notes: string[]
   params: Record<string, unknown>
+  /** The metrics the printed tables show, where not all of them (the JSON keeps every one). */
+  tableMetrics?: string[]
+  /** More markdown printed after the arms' tables, such as a breakdown of their figures. */
+  tables?: string[]
 }
 
 export interface Scenario {

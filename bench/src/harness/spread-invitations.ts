@@ -24,6 +24,18 @@ export interface SpreadSchools {
   invitationsSent: number
 }
 
+/**
+ * A fleet's `watch` handing every invitation_status_update to the window being measured (`observe` sets it,
+ * as measureSpreadLoad does), with the index of the receiving dashboard's school.
+ */
+export function invitationWatch(perSchool: number): { watch: NonNullable<FleetOptions['watch']>; observe: (clock: InvitationDeliveries | undefined) => void } {
+  let observing: InvitationDeliveries | undefined
+  return {
+    watch: { type: 'invitation_status_update', onMessage: (message, receivedAt, client) => observing?.observe(message, receivedAt, Math.floor(client / perSchool)) },
+    observe: (clock) => (observing = clock),
+  }
+}
+
 /** One dashboard per owner or admin, school by school; the i-th belongs to school floor(i / perSchool). */
 export function spreadFleetOptions(
   context: SpreadSchools,

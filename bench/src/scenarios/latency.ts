@@ -3,6 +3,8 @@
 // both sends the POSTs and holds the subscribers, so one clock measures send to receive. Arms: the realtime
 // pipeline (a student registration through the API: API -> PostgreSQL -> BullMQ -> worker -> room -> clients)
 // over plain WebSocket and Socket.IO, and the bare ws server, which broadcasts as it handles the same POST.
+// Then the spread cells (latency-spread-cells.ts): many schools with two dashboards each, invitations at a
+// fixed rate over all of them, beside the minimal pipeline, with the stage breakdown of each window.
 import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { absoluteTarget, armMedian, differenceTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld } from '../harness/bench-world.js'
@@ -10,11 +12,13 @@ import { barePublishes, studentRegistrations, type EventSource } from '../harnes
 import { startCpuWindow } from '../harness/generator-cpu.js'
 import { LatencyHistogram } from '../harness/latency-histogram.js'
 import { runAtRate } from '../harness/paced-load.js'
-import { startPipelineAndBaseline } from '../harness/dashboard-server.js'
+import { startMinimalPipeline, startPipelineAndBaseline } from '../harness/dashboard-server.js'
 import { cpuShare, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, ArmRun, BenchOptions, GroupResult, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
+import { seedSchools } from '../harness/school-seed.js'
 import { percentile } from '../harness/statistics.js'
 import type { AnyEnvelope } from '@school/events'
+import { runSpreadCells, spreadBreakdown, spreadNotes, spreadTargets, type SpreadParams } from './latency-spread-cells.js'
 
 export const P99_TARGET_MS = 50
 export const ADDED_P99_TARGET_MS = 25
@@ -27,12 +31,19 @@ interface LatencyParams {
   warmupSeconds: number
   /** How long to wait for the last deliveries after the last POST was sent. */
   deliveryTimeoutMs: number
+  spread: SpreadParams
 }
 
 function params(options: BenchOptions): LatencyParams {
-  const p: LatencyParams = options.quick
-    ? { subscribers: [20], rates: [10, 40], seconds: 0.7, warmupSeconds: 0.2, deliveryTimeoutMs: 2000 }
-    : { subscribers: [1_000, 10_000], rates: [10, 100], seconds: 10, warmupSeconds: 2, deliveryTimeoutMs: 5000 }
+  const window = options.quick
+    ? { seconds: 0.7, warmupSeconds: 0.2, deliveryTimeoutMs: 2000 }
+    : { seconds: 10, warmupSeconds: 2, deliveryTimeoutMs: 5000 }
+  const spread: SpreadParams = { ...window, perSchool: 2, ...(options.quick ? { schools: 20, rates: [10, 20] } : { schools: 1_000, rates: [200, 400] }) }
+  const p: LatencyParams = {
+    ...window,
+    ...(options.quick ? { subscribers: [20], rates: [10, 40] } : { subscribers: [1_000, 10_000], rates: [10, 100] }),
+    spread: options.schools ? { ...spread, schools: options.schools } : spread,
+  }
   return options.clients ? { ...p, subscribers: [options.clients] } : p
 }
 
@@ -107,6 +118,7 @@ async function measureWindow(fleet: DashboardFleet, source: EventSource, servers
   return {
     metrics: {
       p50Ms: histogram.percentile(50),
+      p95Ms: histogram.percentile(95),
       p99Ms: histogram.percentile(99),
       maxMs: histogram.max,
       deliveryRatio: expected === 0 ? 0 : Math.min(1, histogram.count / expected),
@@ -194,11 +206,14 @@ function targetsOf(groups: GroupResult[], p: LatencyParams): { targets: TargetCh
 
 export const latencyScenario: Scenario = {
   name: 'latency',
-  description: 'POST start to receipt by each subscriber at fixed rates: realtime (plain WebSocket, Socket.IO) vs POST straight to bare ws',
+  description:
+    'POST start to receipt by each subscriber at fixed rates: realtime (plain WebSocket, Socket.IO) vs POST straight to bare ws; invitations spread over many schools vs a minimal pipeline, stage by stage',
   async run(options): Promise<ScenarioReport> {
     const p = params(options)
     const world = await createBenchWorld('latency')
     try {
+      // Before the services start, as a deployment's schools would be: nothing of them to catch up.
+      const schools = await seedSchools(world.prisma, p.spread.schools, p.spread.perSchool, 'lat')
       const { api, realtime, bare } = await startPipelineAndBaseline(world)
       const schoolId = world.fixture.schoolA.id
       const registrations = studentRegistrations(world, api.url, world.schoolEventsQueue())
@@ -221,17 +236,25 @@ export const latencyScenario: Scenario = {
         }
       }
       const { targets, notes } = targetsOf(groups, p)
+      await bare.stop()
+      const minimal = await startMinimalPipeline(world)
+      const spreadGroups = await runSpreadCells({ api, realtime, queue: world.schoolEventsQueue(), minimal }, schools, p.spread, options.rounds)
+      const spread = spreadTargets(spreadGroups, p.spread)
       return {
-        groups,
-        targets,
+        groups: [...groups, ...spreadGroups],
+        targets: [...targets, ...spread.targets],
         voidOnSaturation: true,
         params: { ...p },
+        tableMetrics: ['p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'deliveryRatio', 'everyDashboardP99Ms', 'postP99Ms', 'serverCpu'],
+        tables: [spreadBreakdown(spreadGroups)],
         notes: [
           ...notes,
+          ...spread.notes,
           'Latency = receipt of activity_new by a subscriber - start of the POST that caused it, on this process\'s clock, for every subscriber and event (0.1 ms buckets); maxMs is exact.',
           'Realtime arms: a student registration through the API; the bare ws arm: POST /publish to the bare server, which broadcasts before it answers.',
           `Percentiles are over the deliveries that arrived within ${p.deliveryTimeoutMs} ms of the last POST; deliveryRatio says how many did.`,
           'serverCpu: api + realtime (realtime arms) or the bare server, as a share of one core, over the window; all on the server core.',
+          ...spreadNotes(p.spread),
         ],
       }
     } finally {

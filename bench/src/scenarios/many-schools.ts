@@ -11,7 +11,6 @@ import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harne
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { openTransactionCounter } from '../harness/database-transactions.js'
 import { startCpuWindow } from '../harness/generator-cpu.js'
-import { InvitationDeliveries } from '../harness/invitation-deliveries.js'
 import { benchScript, CPU_PROFILE_DIR_ENV, cpuShare, serviceScript, startPinned, waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import { connectionsWithinDescriptors } from '../harness/pinning.js'
 import { waitForQueueDrained } from '../harness/queue-drain.js'
@@ -19,7 +18,7 @@ import { startRedisCommandWindow, type RedisCommandCount } from '../harness/redi
 import type { Arm, ArmRun, BenchOptions, GroupResult, Scenario, ScenarioReport, TargetCheck } from '../harness/scenario.js'
 import { seedSchools, type SeededSchool } from '../harness/school-seed.js'
 import { heapGrowth } from '../probes/heap-census.js'
-import { measureSpreadLoad, spreadFleetOptions } from '../harness/spread-invitations.js'
+import { invitationWatch, measureSpreadLoad, spreadFleetOptions } from '../harness/spread-invitations.js'
 
 /** Targets at the headline size, idle (see the brief in docs/BENCHMARKS.md, "Many schools"). */
 export const CPU_OVER_BARE_POINTS = 3
@@ -196,8 +195,8 @@ function realtimeArm(context: SizeContext): Arm {
         }
         const [api, realtime] = await Promise.all([start('api'), start('realtime')])
         const urlOf = (school: SeededSchool) => (p.transport === 'socket.io' ? realtime.url : plainDashboardUrl(realtime.url, school.id))
-        let observing: InvitationDeliveries | undefined
         const options = spreadFleetOptions(context, p.transport, urlOf, dashboardsOf(context), DASHBOARDS_PER_SOURCE_ADDRESS)
+        const invitations = invitationWatch(p.perSchool)
         await waitForQuiet(api, realtime)
         // Warm-up: a few dashboards opened and closed, so that lazily built state is in place before the empty sample.
         const warm = await DashboardFleet.open({ ...options, count: Math.min(p.warmupDashboards, options.count) })
@@ -207,7 +206,7 @@ function realtimeArm(context: SizeContext): Arm {
         const connecting = performance.now()
         const fleet = await DashboardFleet.open({
           ...options,
-          watch: { type: 'invitation_status_update', onMessage: (message, receivedAt, client) => observing?.observe(message, receivedAt, Math.floor(client / p.perSchool)) },
+          watch: invitations.watch,
         })
         const connectSeconds = (performance.now() - connecting) / 1000
         try {
@@ -234,17 +233,16 @@ function realtimeArm(context: SizeContext): Arm {
             `[bench]   ${name}: idle realtime CPU ${(metrics.serverCpu! * 100).toFixed(1)}%, api ${(metrics.apiCpu! * 100).toFixed(1)}%, ` +
               `Redis ${metrics.redisCommandsPerSecond!.toFixed(1)} commands/s, PostgreSQL ${metrics.pgTransactionsPerSecond!.toFixed(1)} transactions/s\n`,
           )
-          const observe = (clock: InvitationDeliveries | undefined) => (observing = clock)
           const queue = world.schoolEventsQueue()
-          const invitations = { origin: api.url, servers: { api, realtime } }
+          const target = { origin: api.url, servers: { api, realtime } }
           const load: Array<Record<string, unknown>> = []
           let generatorCpu = idle.generatorCpu
           for (const rate of p.rates) {
             // Warm-up at the window's rate: JIT, pools, first allocations; not reported.
-            await measureSpreadLoad(context, invitations, observe, rate, p.loadWarmupSeconds)
+            await measureSpreadLoad(context, target, invitations.observe, rate, p.loadWarmupSeconds)
             await waitForQueueDrained(queue, 120_000)
             await settled(api, realtime)
-            const window = await measureSpreadLoad(context, invitations, observe, rate, p.loadSeconds)
+            const window = await measureSpreadLoad(context, target, invitations.observe, rate, p.loadSeconds)
             await waitForQueueDrained(queue, 120_000)
             metrics[`load${rate}P50Ms`] = window.p50Ms
             metrics[`load${rate}P99Ms`] = window.p99Ms
