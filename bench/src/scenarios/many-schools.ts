@@ -324,25 +324,27 @@ function bareArm(context: SizeContext): Arm {
           await pause(p.settleSeconds)
           const idle = await measureIdle(world, { bare }, [], p.idleSeconds, `${context.schools.length}-schools`)
           const full = await bare.probe({ gc: true })
+          const metrics = {
+            schools: context.schools.length,
+            dashboards: fleet.size,
+            serverCpu: idle.cpu.bare!,
+            heapBytesPerConnection: (full.heapUsed - empty.heapUsed) / fleet.size,
+            rssBytesPerConnection: (full.rss - empty.rss) / fleet.size,
+            redisServerCommandsPerSecond: idle.redis.serverTotal / (idle.redis.wallMs / 1000),
+            pgTransactionsPerSecond: idle.pgTransactions / (idle.wallMs / 1000),
+            droppedDashboards: fleet.closedByServer,
+          }
+          const dropped = fleet.closedByServer > 0 ? { dropped: fleet.serverCloses } : {}
           const heapGrowthPerConnection = await censusOfLeaving(bare, fleet, BARE_ARM)
           return {
-            metrics: {
-              schools: context.schools.length,
-              dashboards: fleet.size,
-              serverCpu: idle.cpu.bare!,
-              heapBytesPerConnection: (full.heapUsed - empty.heapUsed) / fleet.size,
-              rssBytesPerConnection: (full.rss - empty.rss) / fleet.size,
-              redisServerCommandsPerSecond: idle.redis.serverTotal / (idle.redis.wallMs / 1000),
-              pgTransactionsPerSecond: idle.pgTransactions / (idle.wallMs / 1000),
-              droppedDashboards: fleet.closedByServer,
-            },
+            metrics,
             generatorCpu: idle.generatorCpu,
             detail: {
               heapGrowthPerConnection,
               emptyServer: { heapUsed: empty.heapUsed, rss: empty.rss },
               fullServer: { heapUsed: full.heapUsed, rss: full.rss },
               idleWindowSeconds: idle.wallMs / 1000,
-              ...(fleet.closedByServer > 0 ? { dropped: fleet.serverCloses } : {}),
+              ...dropped,
             },
           }
         } finally {
