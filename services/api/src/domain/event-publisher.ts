@@ -58,26 +58,28 @@ export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: Even
       // request's clock for an invitation, the transaction's start otherwise).
       const committedAt = Date.now()
       for (const event of events) write.observe(Math.max(0, committedAt - event.occurredAt.getTime()) / 1000)
+      // The events share the request's log line (reqId); the realtime service logs each one it emits with
+      // that id as correlationId. A line per event here is for debugging: at info it cost a write per request.
+      const byRequest = metrics.eventsEnqueued.labels({ by: 'request' })
       for (const [index, event] of events.entries()) {
-        const eventLog = log.child({ eventId: event.id })
         try {
           const added = Date.now()
           await withTimeout(queue.add(event.type, toJob(event), { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id }), timeoutMs)
           enqueue.observe((Date.now() - added) / 1000)
         } catch (error) {
           metrics.enqueueFailures.inc(events.length - index)
-          eventLog.warn({ err: error, seq: event.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')
+          log.warn({ eventId: event.id, err: error, seq: event.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')
           // Redis is unreachable: the rest would only wait as long again.
           for (const skipped of events.slice(index + 1)) {
             log.warn({ eventId: skipped.id, seq: skipped.seq }, 'event committed but not enqueued; the outbox relay will enqueue it')
           }
           return
         }
-        metrics.eventsEnqueued.inc({ by: 'request' })
-        eventLog.info({ schoolId: event.schoolId, seq: event.seq, type: event.type }, 'event enqueued')
+        byRequest.inc()
+        log.debug({ eventId: event.id, schoolId: event.schoolId, seq: event.seq, type: event.type }, 'event enqueued')
         const marked = marks.mark(event.id).catch((error: unknown) => {
           // The job is queued; the relay may enqueue it again, which its job id makes harmless.
-          eventLog.warn({ err: error }, 'event enqueued but enqueued_at not recorded')
+          log.warn({ eventId: event.id, err: error }, 'event enqueued but enqueued_at not recorded')
         })
         pendingMarks.add(marked)
         void marked.finally(() => pendingMarks.delete(marked))
