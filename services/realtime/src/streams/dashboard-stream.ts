@@ -52,8 +52,13 @@ export class DashboardStream {
   lastEventSeq = 0
   /** Sequence the last metrics_update sent reflects. */
   lastMetricsSeq = -1
-  /** Version of the last presence_update sent: lists published by two instances may cross on the way. */
-  #presenceVersion = 0
+  /**
+   * Version of the last presence_update sent. Lists published by two instances may cross on the way, and both
+   * may have read the same version after one change: a list is sent only if its version is newer. (Two reads
+   * of one version can differ only while a lease has lapsed and not yet been claimed; the claim publishes a
+   * newer version.)
+   */
+  #presenceVersion = -1
   #state: 'syncing' | 'live' | 'closed' = 'syncing'
   /** Broadcasts held while the stream syncs; made when the first is held (most streams are live and hold none). */
   #held: Array<{ message: AnyEnvelope; prepared: PreparedMessage | undefined }> | null = null
@@ -114,7 +119,7 @@ export class DashboardStream {
       return
     }
     if (message.type === 'presence_update') {
-      if (message.data.version < this.#presenceVersion) return
+      if (message.data.version <= this.#presenceVersion) return
       this.#presenceVersion = message.data.version
     }
     this.#send(message, prepared)
