@@ -2,6 +2,8 @@
 export {
   jwtOptions,
   createTokenSigner,
+  signTokenClaims,
+  type TokenSignerOptions,
   createTokenVerifier,
   createTokenChecker,
   tokenSubject,

@@ -110,12 +110,49 @@ export function createTokenVerifier(settings: JwtSettings): TokenVerifier {
   }
 }
 
-/** Signs access tokens exactly as the API does (key id, issuer, audience, lifetime), from the same settings. */
+/**
+ * What a signer may do differently from the API, for tests of refusals and for tools: another key, issuer,
+ * audience or key id (`kid: null` leaves the header out), another lifetime, or a clock in the past.
+ */
+export interface TokenSignerOptions {
+  /** Lifetime in seconds (default 3600). Ignored for claims that carry their own `exp`. */
+  ttlSeconds?: number
+  key?: string
+  iss?: string
+  aud?: string
+  kid?: string | null
+  /** Sign as if it were this many seconds ago (`iat`, and `exp` from it). */
+  issuedSecondsAgo?: number
+}
+
+/**
+ * Signs any claims as the API signs access tokens (its current key and key id, issuer, audience, lifetime),
+ * unless `options` says otherwise. Tests, tools and the bench sign through this and createTokenSigner().
+ */
+export function signTokenClaims(settings: JwtSettings, claims: Record<string, unknown>, options: TokenSignerOptions = {}): string {
+  return claimsSigner(settings, options, claims.exp !== undefined)(claims)
+}
+
+function claimsSigner(settings: JwtSettings, options: TokenSignerOptions, explicitExp: boolean): (claims: Record<string, unknown>) => string {
+  const { secret, sign } = jwtOptions(settings, options.ttlSeconds)
+  const kid = options.kid === undefined ? sign.kid : options.kid
+  return createSigner({
+    key: options.key ?? secret,
+    algorithm: sign.algorithm,
+    iss: options.iss ?? sign.iss,
+    aud: options.aud ?? sign.aud,
+    ...(kid === null ? {} : { kid }),
+    // fast-jwt lets expiresIn override an explicit exp claim: claims that set exp mean it.
+    ...(explicitExp ? {} : { expiresIn: sign.expiresIn }),
+    ...(options.issuedSecondsAgo === undefined ? {} : { clockTimestamp: Date.now() - options.issuedSecondsAgo * 1000 }),
+  })
+}
+
+/** Signs access tokens for users exactly as the API does (key id, issuer, audience, lifetime), from the same settings. */
 export function createTokenSigner(
   settings: JwtSettings,
-  ttlSeconds = 3600,
+  options: TokenSignerOptions = {},
 ): (user: { id: number; email: string | null; sessionId?: string }) => string {
-  const { secret, sign } = jwtOptions(settings, ttlSeconds)
-  const signer = createSigner({ key: secret, algorithm: sign.algorithm, kid: sign.kid, iss: sign.iss, aud: sign.aud, expiresIn: sign.expiresIn })
+  const signer = claimsSigner(settings, options, false)
   return (user) => signer({ sub: String(user.id), email: user.email, ...(user.sessionId === undefined ? {} : { sid: user.sessionId }) })
 }

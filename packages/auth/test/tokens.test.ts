@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { createDecoder, createSigner } from 'fast-jwt'
-import { createTokenChecker, createTokenSigner, createTokenVerifier, jwtOptions, type JwtSettings } from '../src/index.js'
+import { createTokenChecker, createTokenSigner, createTokenVerifier, jwtOptions, signTokenClaims, type JwtSettings } from '../src/index.js'
 
 const OLD = 'o'.repeat(40)
 const NEW = 'n'.repeat(40)
@@ -107,13 +107,26 @@ t.test('refuses a token without a usable subject or expiry', async (t) => {
 
 t.test('createTokenSigner signs tokens the verifier accepts, with the kid, issuer, audience and lifetime of the settings', async (t) => {
   const rotated = { ...claims, JWT_SECRET: '', JWT_KEYS: `2027-01:${NEW},default:${OLD}` }
-  const token = createTokenSigner(rotated, 120)({ id: 7, email: 'seven@x.test' })
+  const token = createTokenSigner(rotated, { ttlSeconds: 120 })({ id: 7, email: 'seven@x.test' })
   t.same(decodeHeader(token).header, { alg: 'HS256', typ: 'JWT', kid: '2027-01' })
   const result = await createTokenVerifier(rotated)(token)
   t.equal(result?.userId, 7)
   t.match(result?.claims, { sub: '7', email: 'seven@x.test', iss: 'school-dashboard', aud: 'school-dashboard' })
   t.equal(result!.claims.exp! - result!.claims.iat!, 120, 'lives as long as asked')
   t.equal(await verify(token), null, 'another key set does not accept it')
+})
+
+t.test('signTokenClaims signs any claims as the API would, or with what a test changes', async (t) => {
+  const check = createTokenChecker(settings)
+  t.match(await check(signTokenClaims(settings, { sub: '7', email: null })), { ok: true, userId: 7 }, 'the defaults are accepted')
+  const withExp = signTokenClaims(settings, { sub: '7', exp: Math.floor(Date.now() / 1000) - 5 })
+  t.same(await check(withExp), { ok: false, reason: 'expired' }, 'an explicit exp is kept')
+  t.same(decodeHeader(signTokenClaims(settings, { sub: '7' }, { kid: null })).header, { alg: 'HS256', typ: 'JWT' }, 'kid: null leaves it out')
+  t.same(await check(signTokenClaims(settings, { sub: '7' }, { aud: 'elsewhere' })), { ok: false, reason: 'invalid' }, 'another audience')
+  t.same(await check(signTokenClaims(settings, { sub: '7' }, { iss: 'elsewhere' })), { ok: false, reason: 'invalid' }, 'another issuer')
+  t.same(await check(signTokenClaims(settings, { sub: '7' }, { key: 'y'.repeat(40) })), { ok: false, reason: 'invalid' }, 'another key')
+  const old = signTokenClaims(settings, { sub: '7' }, { ttlSeconds: 60, issuedSecondsAgo: 120 })
+  t.same(await check(old), { ok: false, reason: 'expired' }, 'issued in the past, expired by now')
 })
 
 t.test('carries the session id, and the checker tells an expired token from an invalid one', async (t) => {

@@ -6,20 +6,13 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { jwtOptions } from '@school/auth'
+import { signTokenClaims, type TokenSignerOptions } from '@school/auth'
 import { DEV_JWT_SECRET } from '@school/config'
 import { createPrismaClient, type PrismaClient } from '@school/db'
-import { createOneOriginProxy } from '@school/stack'
-import {
-  createFixture,
-  createTestDatabase,
-  deleteRedisKeys,
-  TEST_REDIS_URL,
-  uniqueRedisPrefix,
-  type Fixture,
-  type FixtureUser,
-} from '@school/test-support'
-import { createSigner } from 'fast-jwt'
+import { createOneOriginProxy } from '@school/one-origin'
+import { createTestDatabase } from '@school/db/testing'
+import { createFixture, type Fixture, type FixtureUser } from './fixture.js'
+import { deleteRedisKeys, TEST_REDIS_URL, uniqueRedisPrefix } from './redis.js'
 import { apiClient } from './api-client.js'
 
 type Teardown = (fn: () => unknown) => void
@@ -94,14 +87,6 @@ export interface SystemOptions {
   redisUrl?: string
 }
 
-export interface SignTokenOptions {
-  expiresIn?: number
-  key?: string
-  kid?: string | null
-  iss?: string
-  aud?: string
-}
-
 export interface RunningSystem {
   /** The one public origin, e.g. http://127.0.0.1:41234 */
   origin: string
@@ -130,7 +115,7 @@ export interface RunningSystem {
    * A token signed as the API signs them (its key, kid, issuer, audience, lifetime) unless told otherwise,
    * for any claims, e.g. an expired one. `kid: null` leaves the kid header out.
    */
-  signToken(claims: Record<string, unknown>, options?: SignTokenOptions): string
+  signToken(claims: Record<string, unknown>, options?: TokenSignerOptions): string
 }
 
 export async function startSystem(t: { teardown: Teardown }, label: string, options: SystemOptions = {}): Promise<RunningSystem> {
@@ -202,17 +187,7 @@ export async function startSystem(t: { teardown: Teardown }, label: string, opti
     request,
     login,
     signToken(claims, options = {}) {
-      const { sign } = jwtOptions(settings)
-      const signer = createSigner({
-        key: options.key ?? DEV_JWT_SECRET,
-        algorithm: sign.algorithm,
-        iss: options.iss ?? sign.iss,
-        aud: options.aud ?? sign.aud,
-        ...(options.kid === null ? {} : { kid: options.kid ?? sign.kid }),
-        // fast-jwt lets expiresIn override an explicit exp claim; a test that sets exp means it.
-        ...(claims.exp === undefined ? { expiresIn: options.expiresIn ?? sign.expiresIn } : {}),
-      })
-      return signer(claims)
+      return signTokenClaims(settings, claims, options)
     },
   }
 }

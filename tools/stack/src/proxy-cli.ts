@@ -1,5 +1,5 @@
 // Runs the one-origin proxy alone (docker-compose's `edge` service): PORT, API_URL and REALTIME_URL.
-import { createOneOriginProxy } from './one-origin-proxy.js'
+import { createOneOriginProxy } from '@school/one-origin'
 
 const port = Number(process.env.PORT ?? 8000)
 const upstreams = {

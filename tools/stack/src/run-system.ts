@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { DEFAULT_DATABASE_URL } from '@school/config'
 import { applyMigrations, createPrismaClient, ensureDatabase } from '@school/db'
 import { DEMO_ACCOUNTS, DEMO_SCHOOLS, seedDemoData } from './demo-data.js'
-import { createOneOriginProxy } from './one-origin-proxy.js'
+import { createOneOriginProxy } from '@school/one-origin'
 
 const env = process.env
 const publicPort = Number(env.PORT ?? 8000)

@@ -1,0 +1,1 @@
+export { createOneOriginProxy, type Upstreams } from './one-origin-proxy.js'
