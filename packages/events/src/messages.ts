@@ -53,7 +53,7 @@ export interface ServerMessages {
   /**
    * Who has the dashboard open, sorted by name then id; complete each time (replace, do not merge). No `seq`:
    * `version` grows with every change of the school's watchers, and a connection is never sent a lower
-   * version after a higher one.
+   * version after a higher one (nor the same version twice).
    */
   presence_update: { schoolId: number; watchers: PresenceWatcher[]; version: number }
   /**
@@ -69,6 +69,22 @@ export interface ServerMessages {
 }
 
 export type ServerMessageType = keyof ServerMessages
+
+/** Every server message type once, in the order they are documented (docs/PROTOCOL.md); the key list makes a new type a compile error here until it is added. */
+const SERVER_MESSAGE_KEYS: { readonly [T in ServerMessageType]: null } = {
+  connection_established: null,
+  metrics_update: null,
+  activity_new: null,
+  invitation_status_update: null,
+  resume_unavailable: null,
+  presence_update: null,
+  token_expiring: null,
+  token_refreshed: null,
+  pong: null,
+  error: null,
+}
+/** The server's message types: a Socket.IO client listens to each (the event name is the message type). */
+export const SERVER_MESSAGE_TYPES = Object.keys(SERVER_MESSAGE_KEYS) as readonly ServerMessageType[]
 
 export type ClientErrorCode =
   | 'invalid_json'

@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http'
 import WebSocket from 'ws'
 import { io, type Socket } from 'socket.io-client'
-import type { AnyEnvelope, ServerMessageType } from '@school/events'
+import { SERVER_MESSAGE_TYPES, type AnyEnvelope } from '@school/events'
 import { Inbox } from './inbox.js'
 
 export interface DashboardClient {
@@ -17,19 +17,6 @@ export interface HandshakeRefusal {
   status: number
   body: { code: string; message: string }
 }
-
-const SERVER_MESSAGE_TYPES: ServerMessageType[] = [
-  'connection_established',
-  'metrics_update',
-  'activity_new',
-  'invitation_status_update',
-  'resume_unavailable',
-  'presence_update',
-  'token_expiring',
-  'token_refreshed',
-  'pong',
-  'error',
-]
 
 /** What a client may ask of the server when it connects. */
 export interface ResumeOptions {

@@ -28,6 +28,10 @@ export function summarize(message: AnyEnvelope): string {
       const { since, lastEventSeq, reason } = message.data
       return `cannot resume after #${since} (${reason}; the log is at #${lastEventSeq}); a fresh snapshot follows`
     }
+    case 'presence_update': {
+      const watchers = message.data.watchers.map(({ name, connections }) => (connections > 1 ? `${name} (${connections})` : name))
+      return `watching: ${watchers.length === 0 ? 'nobody' : watchers.join(', ')}`
+    }
     case 'token_expiring':
       return `the access token expires at ${message.data.expiresAt}; renewing it`
     case 'token_refreshed':

@@ -1,20 +1,8 @@
 // The Socket.IO transport: auth {token, schoolId, since}, websocket only (no sticky sessions needed
 // behind a load balancer). Reconnection is the session's, so that both transports follow one policy.
 import { io } from 'socket.io-client'
-import type { AnyEnvelope, ServerMessageType } from '@school/events'
+import { SERVER_MESSAGE_TYPES, type AnyEnvelope } from '@school/events'
 import type { Connect, ConnectionEnd } from './dashboard-connection.js'
-
-const MESSAGE_TYPES: ServerMessageType[] = [
-  'connection_established',
-  'metrics_update',
-  'activity_new',
-  'invitation_status_update',
-  'resume_unavailable',
-  'token_expiring',
-  'token_refreshed',
-  'pong',
-  'error',
-]
 
 export const connectSocketIo: Connect = ({ origin, schoolId, token, since }, onMessage) => {
   const socket = io(origin, {
@@ -35,7 +23,7 @@ export const connectSocketIo: Connect = ({ origin, schoolId, token, since }, onM
   })
   let stopping = false
 
-  for (const type of MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => onMessage(message))
+  for (const type of SERVER_MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => onMessage(message))
   socket.on('connect_error', (error: Error & { data?: { status?: number; code?: string; message?: string } }) => {
     // The server's refusals carry {status, code, message}; anything else is the network's doing.
     if (typeof error.data?.status === 'number') {

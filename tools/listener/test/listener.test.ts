@@ -104,6 +104,11 @@ for (const transport of ['websocket', 'socket.io'] as const) {
         .map((line) => line.type),
       ['connection_established', 'invitation_status_update', 'activity_new', 'metrics_update'],
     )
+    t.match(
+      listener.messages().find((line) => line.type === 'presence_update')?.summary,
+      /^watching: /,
+      `who is watching is shown over ${transport} too`,
+    )
 
     await stopWithSigint(t, listener)
   })
