@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http'
 import WebSocket from 'ws'
 import { io, type Socket } from 'socket.io-client'
-import { SERVER_MESSAGE_TYPES, type AnyEnvelope } from '@school/events'
+import type { AnyEnvelope } from '@school/events'
 import { Inbox } from './inbox.js'
 
 export interface DashboardClient {
@@ -13,8 +13,10 @@ export interface DashboardClient {
   close(): Promise<void>
 }
 
+/** An HTTP answer to the WebSocket upgrade instead of the switch: the handshake was refused. */
 export interface HandshakeRefusal {
   status: number
+  headers: IncomingMessage['headers']
   body: { code: string; message: string }
 }
 
@@ -29,26 +31,33 @@ export interface ResumeOptions {
 export class PlainClient implements DashboardClient {
   readonly kind = 'websocket'
   readonly inbox = new Inbox()
+  /** Frames that were not JSON text (none are expected). */
+  readonly strayFrames: unknown[] = []
+  #closed: { code: number; reason: string } | undefined
+
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data, isBinary) => {
-      if (!isBinary) this.inbox.push(JSON.parse(data.toString()) as AnyEnvelope)
+      if (isBinary) return void this.strayFrames.push(data)
+      try {
+        this.inbox.push(JSON.parse(data.toString()) as AnyEnvelope)
+      } catch {
+        this.strayFrames.push(data.toString())
+      }
     })
+    socket.once('close', (code, reason) => (this.#closed = { code, reason: reason.toString() }))
   }
 
-  /** Opens `ws://.../ws/schools/{id}/dashboard/`; rejects with the HTTP refusal if the handshake is refused. */
-  static connect(
-    origin: string,
-    schoolId: number | string,
-    token?: string,
-    via: 'header' | 'query' = 'header',
-    options: ResumeOptions = {},
-  ): Promise<PlainClient> {
+  /** `ws://.../ws/schools/{id}/dashboard/`, with `?token=` and `?since=` when given. */
+  static url(origin: string, schoolId: number | string, token?: string, since?: number | string): string {
     const base = `${origin.replace(/^http/, 'ws')}/ws/schools/${schoolId}/dashboard/`
     const query = new URLSearchParams()
-    if (token && via === 'query') query.set('token', token)
-    if (options.since !== undefined) query.set('since', String(options.since))
-    const url = query.toString() === '' ? base : `${base}?${query.toString()}`
-    const headers = token && via === 'header' ? { Authorization: `Bearer ${token}` } : {}
+    if (token !== undefined) query.set('token', token)
+    if (since !== undefined) query.set('since', String(since))
+    return query.size === 0 ? base : `${base}?${query.toString()}`
+  }
+
+  /** Opens the socket; rejects with `{ refusal }` if the server answers the upgrade with an HTTP error. */
+  static open(url: string, headers: Record<string, string> = {}, options: { localAddress?: string } = {}): Promise<PlainClient> {
     const socket = new WebSocket(url, { headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) })
     const client = new PlainClient(socket)
     return new Promise((resolve, reject) => {
@@ -59,12 +68,25 @@ export class PlainClient implements DashboardClient {
         response.on('data', (chunk: string) => (body += chunk))
         response.on('end', () => {
           socket.terminate()
-          const refusal: HandshakeRefusal = { status: response.statusCode ?? 0, body: JSON.parse(body || '{}') }
+          const refusal: HandshakeRefusal = { status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(body || '{}') }
           reject(Object.assign(new Error(`refused with ${response.statusCode}`), { refusal }))
         })
       })
       socket.once('error', reject)
     })
+  }
+
+  /** Connects to the school's dashboard with `Authorization: Bearer` (or `?token=`); rejects with the refusal if refused. */
+  static connect(
+    origin: string,
+    schoolId: number | string,
+    token?: string,
+    via: 'header' | 'query' = 'header',
+    options: ResumeOptions = {},
+  ): Promise<PlainClient> {
+    const url = PlainClient.url(origin, schoolId, token && via === 'query' ? token : undefined, options.since)
+    const headers: Record<string, string> = token && via === 'header' ? { Authorization: `Bearer ${token}` } : {}
+    return PlainClient.open(url, headers, options)
   }
 
   ping(data: unknown): void {
@@ -76,57 +98,74 @@ export class PlainClient implements DashboardClient {
     this.socket.send(JSON.stringify({ type: 'refresh', data: { token } }))
   }
 
-  /** Resolves with the close code and reason once the connection is closed, by either side (at once, without them, if it is already). */
-  closed(): Promise<{ code: number; reason: string } | undefined> {
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve(undefined)
-    return new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
-  }
-
-  sendRaw(data: string | Buffer): void {
+  /** Sends a frame as is (malformed ones included). */
+  send(data: string | Buffer): void {
     this.socket.send(data)
   }
 
-  close(): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve()
-    return new Promise((resolve) => {
-      this.socket.once('close', () => resolve())
-      this.socket.close()
-    })
+  /** Resolves with the close code and reason once the connection is closed, by either side (at once if it is already). */
+  closed(): Promise<{ code: number; reason: string }> {
+    if (this.#closed) return Promise.resolve(this.#closed)
+    return new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+  }
+
+  async close(): Promise<void> {
+    const closed = this.closed()
+    if (this.socket.readyState !== WebSocket.CLOSED) this.socket.close()
+    await closed
   }
 }
+
+export type SocketIoTransport = 'websocket' | 'polling'
 
 export class SocketIoClient implements DashboardClient {
   readonly inbox = new Inbox()
   readonly kind: string
+  /** Events whose name differs from the envelope's type (none are expected). */
+  readonly mismatched: Array<{ event: string; message: unknown }> = []
+
   private constructor(
     readonly socket: Socket,
     transport: string,
   ) {
     this.kind = `socket.io/${transport}`
-    for (const type of SERVER_MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => this.inbox.push(message))
+    socket.onAny((event: string, message: AnyEnvelope) => {
+      if (message?.type !== event) this.mismatched.push({ event, message })
+      this.inbox.push(message)
+    })
   }
 
   /**
-   * Connects with `auth: { token, schoolId }`; rejects with the connect_error if refused. `default` is the
-   * client's own choice (long-polling, then an upgrade to WebSocket). `withCredentials` keeps cookies
-   * between requests as a browser does, which a load balancer's sticky-session cookie needs.
+   * A Socket.IO client socket that does not reconnect by itself. `default` is the client's own choice of
+   * transports (long-polling, then an upgrade to WebSocket). `withCredentials` keeps cookies between
+   * requests as a browser does, which a load balancer's sticky-session cookie needs.
    */
-  static connect(
+  static socket(
     origin: string,
-    schoolId: number | string,
-    token: string | undefined,
-    transport: 'websocket' | 'polling' | 'default' = 'websocket',
-    options: { withCredentials?: boolean } & ResumeOptions = {},
-  ): Promise<SocketIoClient> {
-    const since = options.since === undefined ? {} : { since: options.since }
-    const socket = io(origin, {
+    options: {
+      auth?: Record<string, unknown>
+      query?: Record<string, string>
+      headers?: Record<string, string>
+      transport?: SocketIoTransport | 'default'
+      withCredentials?: boolean
+      localAddress?: string
+    },
+  ): Socket {
+    const transport = options.transport ?? 'websocket'
+    return io(origin, {
       transports: transport === 'default' ? ['polling', 'websocket'] : [transport],
-      auth: token === undefined ? { schoolId, ...since } : { token, schoolId, ...since },
+      auth: options.auth ?? {},
       reconnection: false,
       forceNew: true,
+      ...(options.query ? { query: options.query } : {}),
+      ...(options.headers ? { extraHeaders: options.headers } : {}),
       ...(options.withCredentials ? { withCredentials: true } : {}),
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     })
+  }
+
+  /** Connects the socket; rejects with the `connect_error` (message and data) if the handshake is refused. */
+  static open(socket: Socket, transport: SocketIoTransport | 'default' = 'websocket'): Promise<SocketIoClient> {
     const client = new SocketIoClient(socket, transport)
     return new Promise((resolve, reject) => {
       socket.once('connect', () => resolve(client))
@@ -135,6 +174,19 @@ export class SocketIoClient implements DashboardClient {
         reject(error)
       })
     })
+  }
+
+  /** Connects with `auth: { token, schoolId, since }`; rejects with the connect_error if refused. */
+  static connect(
+    origin: string,
+    schoolId: number | string,
+    token: string | undefined,
+    transport: SocketIoTransport | 'default' = 'websocket',
+    options: { withCredentials?: boolean } & ResumeOptions = {},
+  ): Promise<SocketIoClient> {
+    const since = options.since === undefined ? {} : { since: options.since }
+    const auth = token === undefined ? { schoolId, ...since } : { token, schoolId, ...since }
+    return SocketIoClient.open(SocketIoClient.socket(origin, { ...options, auth, transport }), transport)
   }
 
   ping(data: unknown): void {

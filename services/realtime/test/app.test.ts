@@ -1,6 +1,6 @@
 import t from 'tap'
 import { SERVICE_RESTART } from '../src/gateways/plain-websocket-gateway.js'
-import { PlainClient, SocketIoClient } from './clients.js'
+import { PlainClient, SocketIoClient } from '@school/test-support/clients'
 import { createWorld } from './helper.js'
 
 const world = await createWorld(t, 'rt_app')

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { PlainClient } from './clients.js'
+import { PlainClient } from '@school/test-support/clients'
 import { createWorld } from './helper.js'
 
 const entry = fileURLToPath(new URL('../dist/server.js', import.meta.url))

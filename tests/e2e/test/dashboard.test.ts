@@ -106,8 +106,8 @@ t.test('answers ping with pong, and bad frames with an error while staying open'
   t.same((await plain.inbox.waitFor((m) => m.type === 'pong', 'pong')).data, { n: 1 })
   t.same((await sio.inbox.waitFor((m) => m.type === 'pong', 'pong')).data, { n: 2 })
 
-  plain.sendRaw('{not json')
-  plain.sendRaw(JSON.stringify({ type: 'subscribe_everything' }))
+  plain.send('{not json')
+  plain.send(JSON.stringify({ type: 'subscribe_everything' }))
   const errors = () => plain.inbox.ofType('error').map((m) => m.data.code)
   await plain.inbox.waitFor((m) => m.type === 'error' && m.data.code === 'unknown_type', 'unknown_type error')
   t.same(errors(), ['invalid_json', 'unknown_type'])

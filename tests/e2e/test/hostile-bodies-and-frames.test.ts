@@ -94,7 +94,7 @@ t.test(`the plain WebSocket closes a connection that sends a frame over WS_MAX_P
   t.teardown(() => Promise.all([client.close(), other.close()]))
   await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
   const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)))
-  client.sendRaw(JSON.stringify({ type: 'ping', data: 'x'.repeat(FRAME_LIMIT) }))
+  client.send(JSON.stringify({ type: 'ping', data: 'x'.repeat(FRAME_LIMIT) }))
   t.equal(await closed, 1009)
   other.ping('still here?')
   t.equal((await other.inbox.waitFor((m) => m.type === 'pong', 'a pong on the other connection')).data, 'still here?', 'other connections are not affected')

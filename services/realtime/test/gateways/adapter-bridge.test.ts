@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { adapterChannelPrefix, dashboardRoom } from '@school/events'
 import { TEST_REDIS_URL } from '@school/test-support'
-import { PlainClient, SocketIoClient, type DashboardClient } from '../clients.js'
+import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const world = await createWorld(t, 'rt_bridge')

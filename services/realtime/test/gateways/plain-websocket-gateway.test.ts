@@ -1,6 +1,6 @@
 import t from 'tap'
 import { FIXTURE_METRICS } from '@school/test-support'
-import { PlainClient, type HttpRefusal } from '../clients.js'
+import { PlainClient, type HandshakeRefusal } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 import { refusalCases } from '../refusal-cases.js'
 
@@ -12,11 +12,11 @@ const connect = async (...args: Parameters<typeof PlainClient.connect>) => {
   world.defer(() => client.close())
   return client
 }
-const refusalOf = async (promise: Promise<unknown>): Promise<HttpRefusal> => {
+const refusalOf = async (promise: Promise<unknown>): Promise<HandshakeRefusal> => {
   const error = (await promise.then(
     () => null,
     (e: unknown) => e,
-  )) as { refusal?: HttpRefusal } | null
+  )) as { refusal?: HandshakeRefusal } | null
   if (!error?.refusal) throw new Error(`expected an HTTP refusal, got ${String(error)}`)
   return error.refusal
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { FIXTURE_METRICS } from '@school/test-support'
-import { SocketIoClient, type SocketIoTransport } from '../clients.js'
+import { SocketIoClient, type SocketIoTransport } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 import { refusalCases } from '../refusal-cases.js'
 

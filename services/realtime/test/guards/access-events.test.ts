@@ -3,7 +3,7 @@
 // second, and nobody else's; the database decides, so an event whose change was undone keeps the connection.
 // The periodic recheck, far off here (60 s), plays no part.
 import t from 'tap'
-import { PlainClient, SocketIoClient } from '../clients.js'
+import { PlainClient, SocketIoClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const world = await createWorld(t, 'rt_access_events', { ACCESS_RECHECK_MS: '60000' })

@@ -1,7 +1,7 @@
 // Guards on live connections: browser origins outside the allow-list are refused at the handshake, a
 // connection ends when its token expires, and a flood of client messages is answered, not served.
 import t from 'tap'
-import { PlainClient, SocketIoClient } from '../clients.js'
+import { PlainClient, SocketIoClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const world = await createWorld(t, 'rt_guards', { PUBLIC_URL: 'https://school.test', CLIENT_MESSAGES_PER_SECOND: '5', ACCESS_RECHECK_MS: '100' })

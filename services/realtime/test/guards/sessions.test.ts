@@ -8,7 +8,7 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { CONNECTION_REVOCATIONS_QUEUE, queuePrefix, type AnyEnvelope, type ConnectionRevocationJob } from '@school/events'
 import { TEST_REDIS_URL } from '@school/test-support'
-import { PlainClient, SocketIoClient, type DashboardClient } from '../clients.js'
+import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const NOTICE_S = 2

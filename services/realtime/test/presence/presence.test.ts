@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import type { PresenceWatcher } from '@school/events'
 import { TEST_REDIS_URL } from '@school/test-support'
 import { presenceKeys } from '../../src/presence/presence-store.js'
-import { PlainClient, SocketIoClient, type DashboardClient } from '../clients.js'
+import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld, type World } from '../helper.js'
 
 const TTL_MS = 600

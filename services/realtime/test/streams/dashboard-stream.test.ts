@@ -3,7 +3,7 @@
 import t from 'tap'
 import { advanceProjection, eventMessages, toDomainEvent } from '@school/dashboard'
 import { envelope, type AnyEnvelope } from '@school/events'
-import { PlainClient, SocketIoClient, type DashboardClient } from '../clients.js'
+import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const world = await createWorld(t, 'rt_stream', { RECONCILE_INTERVAL_MS: '100', CLIENT_MAX_BUFFERED_BYTES: String(1024 * 1024), RESUME_MAX_EVENTS: '10' })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import { SCHOOL_EVENT_JOB_OPTIONS, type AnyEnvelope, type SchoolEventJob } from '@school/events'
-import { PlainClient, SocketIoClient, type DashboardClient } from '../clients.js'
+import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const world = await createWorld(t, 'rt_worker')
