@@ -5,17 +5,11 @@ export { describeActivity, toActivity } from './activity.js'
 export { eventsSince, loadEvent, recentActivity, toDomainEvent, type LogSlice } from './event-log.js'
 export { applyEvent, isApplicable, PoisonEventError } from './metrics-deltas.js'
 export { eventMessages, metricsMessage } from './messages-for-event.js'
-export {
-  advanceProjection,
-  advanceProjections,
-  foldLog,
-  readProjection,
-  rebuildProjections,
-  type DeadLetter,
-  type ProjectionAdvance,
-  type ProjectionState,
-  type RebuiltProjection,
-} from './projection.js'
+export { readProjection, type ProjectionState } from './projection-row.js'
+export type { DeadLetter } from './dead-letters.js'
+export type { ProjectionAdvance } from './projection-fold.js'
+export { advanceProjection, advanceProjections } from './projection-advance.js'
+export { foldLog, rebuildProjections, type RebuiltProjection } from './projection-rebuild.js'
 export {
   LOOKBACK_MS,
   projectionsChangedSince,
