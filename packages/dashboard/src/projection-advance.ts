@@ -149,12 +149,3 @@ export async function advanceProjections(
   }
   return advanced
 }
-
-/** `advanceProjections` for one school; null when the school does not exist. */
-export async function advanceProjection(
-  prisma: PrismaClient,
-  schoolId: number,
-  options: { limit?: number } = {},
-): Promise<ProjectionAdvance | null> {
-  return (await advanceProjections(prisma, [schoolId], options)).get(schoolId) ?? null
-}

@@ -3,7 +3,9 @@
 import t from 'tap'
 import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient, type Role } from '@school/db'
 import { createTestDatabase, waitUntilBlockedOnLock } from '@school/db/testing'
-import { EMPTY_METRICS, advanceProjection, advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
+import { advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
+import { EMPTY_METRICS } from '../src/metrics.js'
+import { advanceProjection } from './helper.js'
 
 const db = await createTestDatabase('projection')
 t.teardown(db.drop)
