@@ -24,11 +24,6 @@ export function toDomainEvent(row: EventRowWithActor): DomainEvent {
   }
 }
 
-export async function loadEvent(prisma: PrismaClient, eventId: string): Promise<DomainEvent | null> {
-  const row = await prisma.domainEvent.findUnique({ where: { id: eventId }, include: withActor })
-  return row ? toDomainEvent(row) : null
-}
-
 /** The latest entries of the feed, newest first. */
 export async function recentActivity(prisma: PrismaClient, schoolId: number, limit: number): Promise<Activity[]> {
   if (limit <= 0) return []

@@ -2,7 +2,7 @@
 // them, and the counters as of a sequence number.
 import { envelope, isInvitationEvent, type AnyEnvelope, type DomainEvent, type Envelope, type InvitationEventPayload } from '@school/events'
 import { toActivity } from './activity.js'
-import type { ProjectionState } from './projection.js'
+import type { ProjectionState } from './projection-row.js'
 
 /** `invitation_status_update` (invitation events only), then `activity_new`, both tagged with the event. */
 export function eventMessages(event: DomainEvent): AnyEnvelope[] {

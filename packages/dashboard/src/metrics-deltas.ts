@@ -4,7 +4,7 @@ import { ROLES, type DomainEvent, type Role, type SchoolMetrics } from '@school/
 import { EMPTY_METRICS } from './metrics.js'
 
 /** An event the projection can never apply (unknown type, malformed payload): retrying cannot help. */
-export class PoisonEventError extends Error {
+class PoisonEventError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'PoisonEventError'

@@ -3,7 +3,9 @@
 import t from 'tap'
 import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient, type Role } from '@school/db'
 import { createTestDatabase, waitUntilBlockedOnLock } from '@school/db/testing'
-import { EMPTY_METRICS, advanceProjection, advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
+import { advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
+import { EMPTY_METRICS } from '../src/metrics.js'
+import { advanceProjection } from './helper.js'
 
 const db = await createTestDatabase('projection')
 t.teardown(db.drop)
@@ -131,6 +133,17 @@ t.test('rebuilding every projection from the log gives the live numbers', async 
   t.same(rebuilt, [{ schoolId, metrics: live.metrics, lastSeq: live.lastSeq, changed: true }])
   t.same(await readProjection(prisma, schoolId), live)
   t.same((await rebuildProjections(prisma, [schoolId]))[0]?.changed, false)
+})
+
+t.test('a rebuild records the dead letters of its fold, once however often it runs', async (t) => {
+  const schoolId = await newSchool(prisma)
+  const poison = await append(schoolId, 'no.such.type', { whatever: true })
+  await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+  const [rebuilt] = await rebuildProjections(prisma, [schoolId])
+  t.same(rebuilt, { schoolId, metrics: { ...EMPTY_METRICS, admins: 1, pendingInvitations: 1 }, lastSeq: 3, changed: true })
+  t.same((await rebuildProjections(prisma, [schoolId]))[0]?.changed, false)
+  const letters = await prisma.deadLetterEvent.findMany({ where: { schoolId } })
+  t.same(letters.map((l) => [l.eventId, l.seq, l.error]), [[poison.id, 2, `event ${poison.id} has unknown type no.such.type`]])
 })
 
 t.test('the projection of a log written by real changes equals the counters of the tables', async (t) => {

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { createPrismaClient } from '@school/db'
 import { createTestDatabase } from '@school/db/testing'
 import type { DomainEvent } from '@school/events'
-import { describeActivity, eventMessages, loadEvent, readSchoolMetrics, recentActivity } from '../src/index.js'
+import { eventMessages, readSchoolMetrics, recentActivity } from '../src/index.js'
+import { describeActivity } from '../src/activity.js'
+import { loadEvent } from './helper.js'
 
 const db = await createTestDatabase('dashboard')
 t.teardown(db.drop)

@@ -3,7 +3,8 @@
 import t from 'tap'
 import { createPrismaClient, addMember, appendDomainEvent, type PrismaClient } from '@school/db'
 import { createTestDatabase } from '@school/db/testing'
-import { LOOKBACK_MS, advanceProjections, projectionsChangedSince, rebuildProjections, schoolsBehindRecentEvents } from '../src/index.js'
+import { advanceProjections, projectionsChangedSince, rebuildProjections, schoolsBehindRecentEvents } from '../src/index.js'
+import { LOOKBACK_MS } from '../src/recent-changes.js'
 
 const db = await createTestDatabase('recent_changes')
 t.teardown(db.drop)

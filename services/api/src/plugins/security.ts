@@ -10,6 +10,7 @@ import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { allowedOrigins, type ApiConfig } from '@school/config'
 import { OriginNotAllowed, RateLimited } from '../http-errors.js'
+import { namedRedisLimitStore } from './rate-limit-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,8 +54,8 @@ async function securityPlugin(app: FastifyInstance, { config, redis }: SecurityO
   })
   await app.register(rateLimit, {
     global: false,
-    ...(redis ? { redis } : {}),
-    nameSpace: `${config.REDIS_PREFIX}:rate-limit:`,
+    // Keys `<REDIS_PREFIX>:rate-limit:<limiter key>` (rate-limit-store.ts); in process memory without Redis.
+    ...(redis ? { store: namedRedisLimitStore(redis, `${config.REDIS_PREFIX}:rate-limit:`) } : {}),
     // Redis unreachable: sign-in keeps working rather than locking everyone out.
     skipOnError: true,
     errorResponseBuilder: (_request, context) => new RateLimited(context.after),

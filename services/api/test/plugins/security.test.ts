@@ -63,6 +63,32 @@ t.test('sign-in attempts are limited per account, across API instances, even wit
   t.equal((await login(one.app, adminA.email, adminA.password)).statusCode, 200, 'another account is not affected')
 })
 
+t.test('the sign-in limits count in Redis under keys named for them: login-ip, login-account and refresh-ip', async (t) => {
+  const redis = new Redis(TEST_REDIS_URL)
+  const prefix = uniqueRedisPrefix('api_limit_keys')
+  t.teardown(async () => {
+    await deleteRedisKeys(prefix)
+    redis.disconnect()
+  })
+  const { app } = await buildTestApp(t, { env: { REDIS_PREFIX: prefix }, redis })
+  const remoteAddress = '203.0.113.9'
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress, payload: { email: ' Nobody@X.test', password: 'x'.repeat(12) } })
+  t.equal(login.statusCode, 401)
+  const refresh = await app.inject({ method: 'POST', url: '/api/auth/refresh', remoteAddress, payload: { refreshToken: 'A'.repeat(43) } })
+  t.equal(refresh.statusCode, 401)
+  const keys = (await redis.keys(`${prefix}:rate-limit:*`)).sort()
+  t.same(keys, [
+    `${prefix}:rate-limit:login-account:nobody@x.test`,
+    `${prefix}:rate-limit:login-ip:203.0.113.9`,
+    `${prefix}:rate-limit:refresh-ip:203.0.113.9`,
+  ])
+  for (const key of keys) {
+    t.equal(await redis.get(key), '1', `${key}: one attempt`)
+    const ttl = await redis.pttl(key)
+    t.ok(ttl > 14 * 60_000 && ttl <= 15 * 60_000, `${key}: expires with its 15-minute window`)
+  }
+})
+
 t.test('sign-in attempts are limited per client IP across accounts', async (t) => {
   const { app } = await buildTestApp(t, { env: { LOGIN_MAX_PER_IP: '4', LOGIN_MAX_PER_ACCOUNT: '100' } })
   const statuses = []

@@ -16,20 +16,18 @@ import type { PlainMember, PlainMembership } from '../gateways/adapter-bridge.js
 import type { PreparedMessage } from './prepared-message.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 
-export type StreamTransport = 'websocket' | 'socket.io'
+type StreamTransport = 'websocket' | 'socket.io'
 
 export interface StreamRegistry {
   open(schoolId: number, sink: StreamSink, transport: StreamTransport): DashboardStream
   remove(stream: DashboardStream): void
-  /** Runs one reconciliation pass now; resolves once its catch-ups are sent (tests, and the timer). */
-  reconcileNow(): Promise<void>
   readonly size: number
   /** Schools with at least one stream here. */
   readonly schools: number
   close(): void
 }
 
-export function createStreamSource(prisma: PrismaClient): StreamSource {
+function createStreamSource(prisma: PrismaClient): StreamSource {
   return {
     projection: (schoolId) => readProjection(prisma, schoolId),
     eventsSince: (schoolId, since, limit) => eventsSince(prisma, schoolId, since, limit),
@@ -73,6 +71,7 @@ export function createStreamRegistry(deps: {
 
   const isBehind = (stream: DashboardStream, lastSeq: number) => stream.lastEventSeq < lastSeq || stream.lastMetricsSeq < lastSeq
 
+  /** One reconciliation pass (the timer's); resolves once its catch-ups are sent. */
   const reconcileNow = async (): Promise<void> => {
     if (bySchool.size === 0) {
       since = null
@@ -152,7 +151,6 @@ export function createStreamRegistry(deps: {
       bySchool.delete(stream.schoolId)
       school.membership.leave()
     },
-    reconcileNow,
     get size() {
       return size
     },

@@ -1,7 +1,7 @@
 // Per-connection delivery on a real instance: resume after `since`, duplicates dropped, gaps filled from
 // the log, lost broadcasts caught up by reconciliation, and stalled clients dropped with close 4008.
 import t from 'tap'
-import { advanceProjection, eventMessages, toDomainEvent } from '@school/dashboard'
+import { advanceProjections, eventMessages, toDomainEvent } from '@school/dashboard'
 import { envelope, type AnyEnvelope } from '@school/events'
 import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
@@ -26,7 +26,7 @@ const socketIo = (since?: number) =>
 /** Appends an invitation to the log and applies it to the projection, without broadcasting anything. */
 async function silentEvent(email: string) {
   const produced = await world.inviteSomeone(schoolA, email)
-  await advanceProjection(world.prisma, schoolA)
+  await advanceProjections(world.prisma, [schoolA])
   const event = await world.prisma.domainEvent.findUniqueOrThrow({ where: { id: produced.eventId }, include: { actor: { select: { id: true, name: true } } } })
   return { ...produced, event }
 }
