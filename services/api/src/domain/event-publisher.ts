@@ -5,8 +5,8 @@
 // requests' marks in one statement, enqueue-marks.ts).
 import type { Queue } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
-import type { PrismaClient } from '@school/db'
-import { SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
+import { schoolEventJob, type PrismaClient } from '@school/db'
+import type { SchoolEventJob } from '@school/events'
 import type { ApiMetrics } from '../plugins/metrics.js'
 import { createEnqueueMarks } from './enqueue-marks.js'
 import type { AppendedEvent } from './school-log.js'
@@ -33,16 +33,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-export function toJob(event: AppendedEvent): SchoolEventJob {
-  return {
-    eventId: event.id,
-    schoolId: event.schoolId,
-    seq: event.seq,
-    type: event.type,
-    occurredAt: event.occurredAt.toISOString(),
-  }
-}
-
 export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: EventPublisherDeps): EventPublisher {
   const marks = createEnqueueMarks(prisma)
   const pendingMarks = new Set<Promise<void>>()
@@ -64,7 +54,8 @@ export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: Even
       for (const [index, event] of events.entries()) {
         try {
           const added = Date.now()
-          await withTimeout(queue.add(event.type, toJob(event), { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id }), timeoutMs)
+          const job = schoolEventJob(event)
+          await withTimeout(queue.add(job.name, job.data, job.opts), timeoutMs)
           enqueue.observe((Date.now() - added) / 1000)
         } catch (error) {
           metrics.enqueueFailures.inc(events.length - index)

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { hashPassword, verifyPasswordOrDummy } from '@school/auth'
-import type { Invitation, PrismaClient, Prisma } from '@school/db'
-import type { InvitationEventPayload, InvitationStatus, Role } from '@school/events'
+import { invitationEventPayload as eventPayload, type Invitation, type PrismaClient, type Prisma } from '@school/db'
+import type { InvitationStatus, Role } from '@school/events'
 import {
   AlreadyMember,
   InvalidCredentials,
@@ -34,10 +34,6 @@ export function isLapsed(invitation: Pick<Invitation, 'status' | 'expiresAt'>, n
 /** The status clients see: a lapsed invitation reads as expired, as the dashboard metrics count it. */
 export function effectiveStatus(invitation: Pick<Invitation, 'status' | 'expiresAt'>, now: Date): InvitationStatus {
   return isLapsed(invitation, now) ? 'expired' : invitation.status
-}
-
-function eventPayload(invitation: Invitation): InvitationEventPayload {
-  return { invitationId: invitation.id, email: invitation.email, role: invitation.role, status: invitation.status }
 }
 
 /** Marks a lapsed invitation expired, with its own event. Expiry is no one's action: no actor. */
