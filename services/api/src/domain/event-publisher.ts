@@ -4,17 +4,24 @@
 // relay from enqueueing the event again, which would be harmless, so it is written after the answer (many
 // requests' marks in one statement, enqueue-marks.ts).
 import type { Queue } from 'bullmq'
-import type { FastifyBaseLogger } from 'fastify'
 import { schoolEventJob, type PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
-import type { ApiMetrics } from '../plugins/metrics.js'
+import type { Counter, Histogram } from 'prom-client'
+import type { DomainLog } from './call-context.js'
 import { createEnqueueMarks } from './enqueue-marks.js'
 import type { AppendedEvent } from './school-log.js'
 
 export interface EventPublisher {
-  publish(events: readonly AppendedEvent[], log: FastifyBaseLogger): Promise<void>
+  publish(events: readonly AppendedEvent[], log: DomainLog): Promise<void>
   /** Resolves once the marks of the events published so far have been written or have failed (shutdown, tests). */
   settled(): Promise<void>
+}
+
+/** The API's instruments the publisher records into (plugins/metrics.ts makes them). */
+export interface PublisherMetrics {
+  eventsEnqueued: Counter<'by'>
+  enqueueFailures: Counter
+  eventStage: Histogram<'stage'>
 }
 
 export interface EventPublisherDeps {
@@ -22,7 +29,7 @@ export interface EventPublisherDeps {
   prisma: PrismaClient
   /** Longest a request waits for Redis; a Queue that never connected waits forever otherwise. */
   timeoutMs: number
-  metrics: Pick<ApiMetrics, 'eventsEnqueued' | 'enqueueFailures' | 'eventStage'>
+  metrics: PublisherMetrics
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
