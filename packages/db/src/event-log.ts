@@ -1,7 +1,11 @@
-// Appending to a school's event log: the next sequence number and the row, in the caller's transaction.
-// The API, the demo data and the test fixture all append through here, so the log has one shape.
+// A school's event log and its way onto the queue, in one place: appending an event (the next sequence
+// number and the row, in the caller's transaction), the payload of invitation events in TypeScript and in
+// SQL from one definition, the school-events job made from a committed event, and the statement that
+// marks events enqueued. The API, the outbox relay, the demo data and the test fixtures all go through
+// here, so the log, its jobs and its outbox bookkeeping each have one shape.
 import { randomUUID } from 'node:crypto'
-import type { Prisma } from './generated/prisma/client.js'
+import { SCHOOL_EVENT_JOB_OPTIONS, type InvitationEventPayload, type SchoolEventJob } from '@school/events'
+import { Prisma, type Invitation } from './generated/prisma/client.js'
 
 export type TransactionClient = Prisma.TransactionClient
 
@@ -50,4 +54,68 @@ export async function appendDomainEvent(
   const seq = await takeNextSeq(tx, event.schoolId)
   if (seq === null) throw new Error(`school ${event.schoolId} does not exist`)
   return insertDomainEvent(tx, { ...event, seq })
+}
+
+/**
+ * Where each field of an invitation event's payload comes from: a field of the invitation, whose column
+ * has the same name (single words, so the Prisma field and the SQL column agree). Both forms below are
+ * made from this, and a test holds them equal for the same row.
+ */
+const INVITATION_PAYLOAD_SOURCES = {
+  invitationId: 'id',
+  email: 'email',
+  role: 'role',
+  status: 'status',
+} as const satisfies { [K in keyof InvitationEventPayload]: keyof Invitation }
+
+type InvitationPayloadSource = Pick<Invitation, (typeof INVITATION_PAYLOAD_SOURCES)[keyof typeof INVITATION_PAYLOAD_SOURCES]>
+
+/** The payload of an invitation event (created, cancelled, expired, ...): the invitation as it now is. */
+export function invitationEventPayload(invitation: InvitationPayloadSource): InvitationEventPayload {
+  const payload: Record<string, unknown> = {}
+  for (const [field, source] of Object.entries(INVITATION_PAYLOAD_SOURCES)) payload[field] = invitation[source]
+  return payload as unknown as InvitationEventPayload
+}
+
+/**
+ * The same payload built in SQL from the invitation row `alias` (for a statement that inserts the
+ * invitation and its event together): `jsonb_build_object('invitationId', alias.id, ...)`.
+ */
+export function invitationEventPayloadSql(alias: string): Prisma.Sql {
+  if (!/^[a-z_][a-z0-9_]*$/.test(alias)) throw new Error(`not a plain SQL alias: ${alias}`)
+  const pairs = Object.entries(INVITATION_PAYLOAD_SOURCES).map(([field, column]) => `'${field}', ${alias}.${column}`)
+  return Prisma.raw(`jsonb_build_object(${pairs.join(', ')})`)
+}
+
+/** What the job of a committed event is made from. */
+export interface CommittedEvent {
+  id: string
+  schoolId: number
+  seq: number
+  type: string
+  occurredAt: Date
+}
+
+export interface SchoolEventJobToAdd {
+  name: string
+  data: SchoolEventJob
+  /** The producer's options; the job id is the event id, so enqueueing an event twice is a no-op. */
+  opts: typeof SCHOOL_EVENT_JOB_OPTIONS & { jobId: string }
+}
+
+/** The school-events job of an event, as `queue.add(name, data, opts)` and `queue.addBulk` take it. */
+export function schoolEventJob(event: CommittedEvent): SchoolEventJobToAdd {
+  return {
+    name: event.type,
+    data: { eventId: event.id, schoolId: event.schoolId, seq: event.seq, type: event.type, occurredAt: event.occurredAt.toISOString() },
+    opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id },
+  }
+}
+
+/**
+ * Records that these events are on the queue, in one statement (a client or a transaction); rows left
+ * unmarked are what the outbox relay enqueues again. Resolves with the number of rows marked.
+ */
+export function markEnqueued(db: TransactionClient, eventIds: readonly string[]): Promise<number> {
+  return db.$executeRaw`UPDATE domain_events SET enqueued_at = now() WHERE id = ANY(${eventIds}::uuid[])`
 }

@@ -1,7 +1,21 @@
-// Database access for every service: the Prisma client factory and the migration runner.
+// Database access for every service: the Prisma client factory, the migration runner and the event log
+// (appending, its jobs, the enqueued marks).
 export { createPrismaClient, type PrismaClient } from './client.js'
 export { applyMigrations, defaultMigrationsDir, ensureDatabase, type MigrationResult } from './migrate.js'
-export { appendDomainEvent, insertDomainEvent, takeNextSeq, type NewDomainEvent, type InsertedDomainEvent, type TransactionClient } from './event-log.js'
+export {
+  appendDomainEvent,
+  insertDomainEvent,
+  takeNextSeq,
+  invitationEventPayload,
+  invitationEventPayloadSql,
+  schoolEventJob,
+  markEnqueued,
+  type NewDomainEvent,
+  type InsertedDomainEvent,
+  type CommittedEvent,
+  type SchoolEventJobToAdd,
+  type TransactionClient,
+} from './event-log.js'
 export { addMember, type NewMember } from './members.js'
 export { Prisma } from './generated/prisma/client.js'
 export type {

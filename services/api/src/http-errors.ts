@@ -3,6 +3,7 @@
 // (invitation_not_found) from the error handler, which only trusts the codes registered here.
 import type { SchoolAccess } from '@school/auth'
 import createError from '@fastify/error'
+import type { Outcome, Refusal, RefusalReason } from './domain/outcomes.js'
 
 const apiErrorCodes = new Set<string>()
 
@@ -78,4 +79,46 @@ export function schoolAccessRefusal(kind: Exclude<SchoolAccess['kind'], 'admin'>
     case 'forbidden':
       return new Forbidden()
   }
+}
+
+/** The error a route answers for a domain function's refusal. */
+export function refusalError(refusal: Refusal): Error {
+  switch (refusal.refused) {
+    case 'no_user':
+    case 'session_ended':
+    case 'forbidden':
+      return schoolAccessRefusal(refusal.refused)
+    case 'school_not_found':
+      return new SchoolNotFound()
+    case 'invitation_not_found':
+      return new InvitationNotFound()
+    case 'invitation_not_pending':
+      return new InvitationNotPending(refusal.status)
+    case 'invitation_expired':
+      return new InvitationExpired()
+    case 'invitation_pending':
+      return new InvitationPending()
+    case 'invitation_quota_exceeded':
+      return new InvitationQuotaExceeded(refusal.limit)
+    case 'already_member':
+      return new AlreadyMember()
+    case 'invalid_credentials':
+      return new InvalidCredentials()
+    case 'invalid_teacher':
+      return new InvalidTeacher()
+    case 'class_exists':
+      return new ClassExists()
+    case 'member_not_found':
+      return new MemberNotFound()
+    case 'insufficient_role':
+      return new InsufficientRole()
+    case 'last_owner':
+      return new LastOwner()
+  }
+}
+
+/** What a route answers with: the outcome's value, or its refusal thrown as the HTTP error that says so. */
+export function valueOrRefusalError<T, K extends RefusalReason>(outcome: Outcome<T, K>): T {
+  if (!outcome.ok) throw refusalError(outcome)
+  return outcome.value
 }

@@ -11,13 +11,12 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { createSigner } from 'fast-jwt'
 import { loadConfig, realtimeConfigSchema, type RealtimeConfig } from '@school/config'
-import { createPrismaClient, type PrismaClient, type Prisma } from '@school/db'
+import { createPrismaClient, insertDomainEvent, invitationEventPayload, schoolEventJob, takeNextSeq, type PrismaClient, type Prisma } from '@school/db'
 import { rebuildProjections } from '@school/dashboard'
 import { jwtOptions } from '@school/auth'
 import {
   queuePrefix,
   SCHOOL_EVENTS_QUEUE,
-  SCHOOL_EVENT_JOB_OPTIONS,
   type DomainEventPayloads,
   type DomainEventType,
   type Role,
@@ -199,30 +198,22 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
     },
 
     async produceEvent(schoolId, type, payload, options = {}) {
-      const eventId = randomUUID()
-      const { seq, occurredAt } = await prisma.$transaction(async (tx) => {
-        // The row lock on the school orders its log, as in the API.
-        const school = await tx.school.update({
-          where: { id: schoolId },
-          data: { lastEventSeq: { increment: 1 } },
-          select: { lastEventSeq: true },
-        })
+      const event = await prisma.$transaction(async (tx) => {
+        // The school's next seq first: its row lock orders the log while the change is made, as in the API.
+        const seq = await takeNextSeq(tx, schoolId)
+        if (seq === null) throw new Error(`school ${schoolId} does not exist`)
         const data = typeof payload === 'function' ? await payload(tx) : payload
-        const row = await tx.domainEvent.create({
-          data: {
-            id: eventId,
-            schoolId,
-            seq: school.lastEventSeq,
-            type,
-            actorId: options.actorId === undefined ? null : options.actorId,
-            payload: data as unknown as Prisma.InputJsonValue,
-          },
+        return insertDomainEvent(tx, {
+          schoolId,
+          seq,
+          type,
+          actorId: options.actorId ?? null,
+          payload: data as unknown as Prisma.InputJsonObject,
         })
-        return { seq: row.seq, occurredAt: row.occurredAt }
       })
-      const job: SchoolEventJob = { eventId, schoolId, seq, type, occurredAt: occurredAt.toISOString() }
-      await queue.add(type, job, { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: eventId })
-      return { eventId, seq }
+      const job = schoolEventJob({ ...event, schoolId, type })
+      await queue.add(job.name, job.data, job.opts)
+      return { eventId: event.id, seq: event.seq }
     },
 
     inviteSomeone(schoolId, email, role = 'teacher') {
@@ -241,7 +232,7 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
               invitedById: inviter.id,
             },
           })
-          return { invitationId: invitation.id, email, role, status: 'pending' }
+          return invitationEventPayload(invitation)
         },
         { actorId: inviter.id },
       )

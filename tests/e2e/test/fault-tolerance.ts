@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
-import { appendDomainEvent, type PrismaClient } from '@school/db'
+import { appendDomainEvent, invitationEventPayload, schoolEventJob, type PrismaClient } from '@school/db'
 import { queuePrefix, SCHOOL_EVENT_JOB_OPTIONS, SCHOOL_EVENTS_QUEUE, type AnyEnvelope, type SchoolEventJob, type SchoolMetrics } from '@school/events'
 import { freePort, pollUntil } from '@school/test-support'
 import type { Inbox, RunningSystem, ServiceProcess } from '@school/test-support/system'
@@ -119,9 +119,9 @@ export async function appendInvitationEvents(
           schoolId,
           type: 'invitation.created',
           actorId,
-          payload: { invitationId: invitation.id, email: invitation.email, role: invitation.role, status: invitation.status },
+          payload: { ...invitationEventPayload(invitation) },
         })
-        jobs.push({ eventId: event.id, schoolId, seq: event.seq, type: 'invitation.created', occurredAt: event.occurredAt.toISOString() })
+        jobs.push(schoolEventJob({ ...event, schoolId, type: 'invitation.created' }).data)
       }
       return jobs
     },

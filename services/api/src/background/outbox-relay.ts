@@ -4,8 +4,8 @@
 // side by side without handing out the same rows.
 import type { Queue } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
-import type { PrismaClient } from '@school/db'
-import { SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
+import { markEnqueued, schoolEventJob, type PrismaClient } from '@school/db'
+import type { SchoolEventJob } from '@school/events'
 
 export interface OutboxRelayDeps {
   prisma: PrismaClient
@@ -36,14 +36,9 @@ export async function relayOutbox(deps: OutboxRelayDeps, log: FastifyBaseLogger)
         FOR UPDATE SKIP LOCKED`
       if (rows.length === 0) return 0
       await queue.addBulk(
-        rows.map((row) => ({
-          name: row.type,
-          data: { eventId: row.id, schoolId: row.school_id, seq: row.seq, type: row.type, occurredAt: row.occurred_at.toISOString() },
-          opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: row.id },
-        })),
+        rows.map((row) => schoolEventJob({ id: row.id, schoolId: row.school_id, seq: row.seq, type: row.type, occurredAt: row.occurred_at })),
       )
-      const ids = rows.map((row) => row.id)
-      await tx.$executeRaw`UPDATE domain_events SET enqueued_at = now() WHERE id = ANY(${ids}::uuid[])`
+      await markEnqueued(tx, rows.map((row) => row.id))
       log.info({ events: rows.length, first: { schoolId: rows[0]!.school_id, seq: rows[0]!.seq } }, 'outbox relay enqueued committed events')
       return rows.length
     },

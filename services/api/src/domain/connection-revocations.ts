@@ -4,12 +4,12 @@
 // database when this is called, so a notice that cannot be queued (Redis down) loses nothing durable: the
 // realtime service's periodic recheck (ACCESS_RECHECK_MS) then closes those connections instead.
 import type { Queue } from 'bullmq'
-import type { FastifyBaseLogger } from 'fastify'
 import { CONNECTION_REVOCATION_JOB_OPTIONS, type ConnectionRevocationJob } from '@school/events'
+import type { DomainLog } from './call-context.js'
 
 export interface RevocationNotifier {
   /** Queues the notice; never throws (a failure is logged and counted). */
-  notify(job: ConnectionRevocationJob, log: FastifyBaseLogger): Promise<void>
+  notify(job: ConnectionRevocationJob, log: DomainLog): Promise<void>
 }
 
 export function createRevocationNotifier(queue: Queue<ConnectionRevocationJob>, onFailure: () => void = () => {}): RevocationNotifier {

@@ -3,7 +3,7 @@
 import { readSchoolMetrics, recentActivity } from '@school/dashboard'
 import { Prisma, type PrismaClient } from '@school/db'
 import type { Activity, SchoolMetrics } from '@school/events'
-import { SchoolNotFound } from '../http-errors.js'
+import { done, refuse, type Outcome } from './outcomes.js'
 
 export const RECENT_ACTIVITY_LIMIT = 20
 
@@ -14,15 +14,16 @@ export interface DashboardView {
   lastEventSeq: number
 }
 
-export function readDashboard(prisma: PrismaClient, schoolId: number): Promise<DashboardView> {
+export function readDashboard(prisma: PrismaClient, schoolId: number): Promise<Outcome<DashboardView, 'school_not_found'>> {
   return prisma.$transaction(
-    async (tx) => {
+    async (tx): Promise<Outcome<DashboardView, 'school_not_found'>> => {
       const school = await tx.school.findUnique({ where: { id: schoolId }, select: { id: true, name: true, lastEventSeq: true } })
-      if (!school) throw new SchoolNotFound()
-      // @school/dashboard takes a PrismaClient; the transaction client has every method these readers use.
+      if (!school) return refuse('school_not_found')
+      // @school/dashboard's readers are typed for a PrismaClient; the transaction client has every method they
+      // use. The cast goes once they take @school/db's TransactionClient (a change to that package).
       const snapshot = tx as unknown as PrismaClient
       const [metrics, activity] = [await readSchoolMetrics(snapshot, schoolId), await recentActivity(snapshot, schoolId, RECENT_ACTIVITY_LIMIT)]
-      return { school: { id: school.id, name: school.name }, metrics, recentActivity: activity, lastEventSeq: school.lastEventSeq }
+      return done({ school: { id: school.id, name: school.name }, metrics, recentActivity: activity, lastEventSeq: school.lastEventSeq })
     },
     { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
   )

@@ -1,6 +1,6 @@
 // Records `enqueued_at` for events the request path put on the queue, many rows per statement: while
 // one UPDATE is in flight the next ids gather, so under load the cost per event falls with the batch.
-import type { PrismaClient } from '@school/db'
+import { markEnqueued, type PrismaClient } from '@school/db'
 
 export interface EnqueueMarks {
   /** Resolves once the event's row is marked (rejects if the UPDATE failed). */
@@ -38,7 +38,7 @@ export function createEnqueueMarks(prisma: PrismaClient): EnqueueMarks {
     inFlight = true
     flushes += 1
     try {
-      await prisma.$executeRaw`UPDATE domain_events SET enqueued_at = now() WHERE id = ANY(${batch.ids}::uuid[])`
+      await markEnqueued(prisma, batch.ids)
       batch.resolve()
     } catch (error) {
       batch.reject(error)

@@ -4,17 +4,24 @@
 // relay from enqueueing the event again, which would be harmless, so it is written after the answer (many
 // requests' marks in one statement, enqueue-marks.ts).
 import type { Queue } from 'bullmq'
-import type { FastifyBaseLogger } from 'fastify'
-import type { PrismaClient } from '@school/db'
-import { SCHOOL_EVENT_JOB_OPTIONS, type SchoolEventJob } from '@school/events'
-import type { ApiMetrics } from '../plugins/metrics.js'
+import { schoolEventJob, type PrismaClient } from '@school/db'
+import type { SchoolEventJob } from '@school/events'
+import type { Counter, Histogram } from 'prom-client'
+import type { DomainLog } from './call-context.js'
 import { createEnqueueMarks } from './enqueue-marks.js'
 import type { AppendedEvent } from './school-log.js'
 
 export interface EventPublisher {
-  publish(events: readonly AppendedEvent[], log: FastifyBaseLogger): Promise<void>
+  publish(events: readonly AppendedEvent[], log: DomainLog): Promise<void>
   /** Resolves once the marks of the events published so far have been written or have failed (shutdown, tests). */
   settled(): Promise<void>
+}
+
+/** The API's instruments the publisher records into (plugins/metrics.ts makes them). */
+export interface PublisherMetrics {
+  eventsEnqueued: Counter<'by'>
+  enqueueFailures: Counter
+  eventStage: Histogram<'stage'>
 }
 
 export interface EventPublisherDeps {
@@ -22,7 +29,7 @@ export interface EventPublisherDeps {
   prisma: PrismaClient
   /** Longest a request waits for Redis; a Queue that never connected waits forever otherwise. */
   timeoutMs: number
-  metrics: Pick<ApiMetrics, 'eventsEnqueued' | 'enqueueFailures' | 'eventStage'>
+  metrics: PublisherMetrics
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -31,16 +38,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-export function toJob(event: AppendedEvent): SchoolEventJob {
-  return {
-    eventId: event.id,
-    schoolId: event.schoolId,
-    seq: event.seq,
-    type: event.type,
-    occurredAt: event.occurredAt.toISOString(),
-  }
 }
 
 export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: EventPublisherDeps): EventPublisher {
@@ -64,7 +61,8 @@ export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: Even
       for (const [index, event] of events.entries()) {
         try {
           const added = Date.now()
-          await withTimeout(queue.add(event.type, toJob(event), { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id }), timeoutMs)
+          const job = schoolEventJob(event)
+          await withTimeout(queue.add(job.name, job.data, job.opts), timeoutMs)
           enqueue.observe((Date.now() - added) / 1000)
         } catch (error) {
           metrics.enqueueFailures.inc(events.length - index)

@@ -9,8 +9,9 @@
 // email and school, so the second of two racing statements fails and is answered 409. The hourly quota
 // and the "already a member" check can be passed by statements racing for the same school (a quota
 // overshoot of at most the number of concurrent requests; an invitation to someone who joined that
-// instant, which accepting then refuses as already_member).
-import { Prisma, type Invitation, type PrismaClient } from '@school/db'
+// instant, which accepting then refuses as already_member). The event's payload is built in SQL by
+// @school/db's event log, from the definition its TypeScript form uses too.
+import { invitationEventPayloadSql, Prisma, type Invitation, type PrismaClient } from '@school/db'
 import { ADMIN_ROLES, type Role } from '@school/events'
 import { rawUniqueViolationOn } from './prisma-errors.js'
 import type { AppendedEvent } from './school-log.js'
@@ -125,7 +126,7 @@ export async function createInvitationStatement(prisma: PrismaClient, input: Inv
       event AS (
         INSERT INTO domain_events (id, school_id, seq, type, actor_id, payload, correlation_id, occurred_at)
         SELECT CAST(${input.eventId} AS uuid), ${schoolId}, school.last_event_seq, 'invitation.created', ${input.actorId},
-               jsonb_build_object('invitationId', created.id, 'email', created.email, 'role', created.role, 'status', created.status),
+               ${invitationEventPayloadSql('created')},
                ${input.correlationId}, ${now}
         FROM created, school
         RETURNING seq

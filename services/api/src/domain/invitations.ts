@@ -1,24 +1,14 @@
 // Invitations: a school admin invites an email to a role; the invitee accepts (joining the school,
 // signing up if needed) or declines with the token from the link. Each status change is one event.
 import { randomUUID } from 'node:crypto'
-import type { FastifyBaseLogger } from 'fastify'
 import { hashPassword, verifyPasswordOrDummy } from '@school/auth'
-import type { Invitation, PrismaClient, Prisma } from '@school/db'
-import type { InvitationEventPayload, InvitationStatus, Role } from '@school/events'
-import {
-  AlreadyMember,
-  InvalidCredentials,
-  InvitationExpired,
-  InvitationNotFound,
-  InvitationNotPending,
-  InvitationPending,
-  InvitationQuotaExceeded,
-  SchoolNotFound,
-  schoolAccessRefusal,
-} from '../http-errors.js'
+import { invitationEventPayload as eventPayload, type Invitation, type PrismaClient, type Prisma } from '@school/db'
+import type { InvitationStatus, Role } from '@school/events'
 import { hashInvitationToken, isWellFormedInvitationToken, newInvitationToken } from './invitation-tokens.js'
 import { collisionColumns, createInvitationStatement, type NewInvitation } from './invitation-statement.js'
-import { changeSchool, correlationIdOf, type ChangeDeps } from './school-change.js'
+import type { CallContext, DomainLog } from './call-context.js'
+import { done, refuse, type Outcome, type Refused } from './outcomes.js'
+import { changeSchool, unchanged, type ChangeDeps } from './school-change.js'
 import type { SchoolLog, Tx } from './school-log.js'
 import { createUser, retryIfEmailTaken } from './users.js'
 
@@ -36,10 +26,6 @@ export function effectiveStatus(invitation: Pick<Invitation, 'status' | 'expires
   return isLapsed(invitation, now) ? 'expired' : invitation.status
 }
 
-function eventPayload(invitation: Invitation): InvitationEventPayload {
-  return { invitationId: invitation.id, email: invitation.email, role: invitation.role, status: invitation.status }
-}
-
 /** Marks a lapsed invitation expired, with its own event. Expiry is no one's action: no actor. */
 async function expire(tx: Tx, events: SchoolLog, invitation: Invitation): Promise<Invitation> {
   const expired = await tx.invitation.update({ where: { id: invitation.id }, data: { status: 'expired' } })
@@ -47,10 +33,12 @@ async function expire(tx: Tx, events: SchoolLog, invitation: Invitation): Promis
   return expired
 }
 
-/** Throws unless the invitation can still be answered; says whether it lapsed meanwhile. */
-function assertAnswerable(invitation: Invitation, now: Date): 'pending' | 'lapsed' {
-  if (invitation.status === 'expired') throw new InvitationExpired()
-  if (invitation.status !== 'pending') throw new InvitationNotPending(invitation.status)
+type NotAnswerable = Refused<'invitation_expired' | 'invitation_not_pending'>
+
+/** Whether the invitation can still be answered, and whether it lapsed meanwhile; the refusal if not. */
+function answerability(invitation: Invitation, now: Date): 'pending' | 'lapsed' | NotAnswerable {
+  if (invitation.status === 'expired') return refuse('invitation_expired')
+  if (invitation.status !== 'pending') return refuse('invitation_not_pending', { status: invitation.status })
   return isLapsed(invitation, now) ? 'lapsed' : 'pending'
 }
 
@@ -80,15 +68,20 @@ async function invitationChecks(tx: Tx, input: NewInvitation, now: Date, quota: 
   return { member: checks!.member, recent: checks!.recent, pendingLive: checks!.pending_live, lapsedIds: checks!.lapsed_ids }
 }
 
+/** Why a new invitation is not sent: a collision, found by the statement or under the row lock. */
+type CollisionRefusal = 'already_member' | 'invitation_quota_exceeded' | 'invitation_pending'
+
+export type CreateInvitationRefusal = 'no_user' | 'session_ended' | 'forbidden' | 'school_not_found' | CollisionRefusal
+
 /**
  * Sends an invitation as `input.actorId`, whose access (owner or admin of the school, with a live session)
  * the statement checks itself: the route need not ask the database first.
  */
 export async function createInvitation(
   deps: InvitationDeps,
-  log: FastifyBaseLogger,
+  context: CallContext,
   input: NewInvitation & { sessionId: string | undefined },
-): Promise<{ invitation: Invitation; token: string }> {
+): Promise<Outcome<{ invitation: Invitation; token: string }, CreateInvitationRefusal>> {
   const token = newInvitationToken()
   const now = new Date()
   const expiresAt = new Date(now.getTime() + deps.invitationTtlHours * 3600_000)
@@ -97,7 +90,7 @@ export async function createInvitation(
     tokenHash: hashInvitationToken(token),
     expiresAt,
     eventId: randomUUID(),
-    correlationId: correlationIdOf(log),
+    correlationId: context.correlationId,
     quota: deps.invitationsPerHour,
     now,
   })
@@ -105,39 +98,41 @@ export async function createInvitation(
     case 'no_user':
     case 'session_ended':
     case 'forbidden':
-      throw schoolAccessRefusal(outcome.kind)
+      return refuse(outcome.kind)
     case 'member':
-      throw new AlreadyMember()
+      return refuse('already_member')
     case 'quota':
-      throw new InvitationQuotaExceeded(deps.invitationsPerHour)
+      return refuse('invitation_quota_exceeded', { limit: deps.invitationsPerHour })
     case 'pending':
-      throw new InvitationPending()
+      return refuse('invitation_pending')
     case 'no_school':
-      throw new SchoolNotFound()
+      return refuse('school_not_found')
     case 'created':
-      await deps.publisher.publish([outcome.event], log)
-      return { invitation: outcome.invitation, token }
-    case 'lapsed':
+      await deps.publisher.publish([outcome.event], context.log)
+      return done({ invitation: outcome.invitation, token })
+    case 'lapsed': {
       // Rare: the earlier invitation must be marked expired, with its own event, before the new one.
-      return { invitation: await replaceLapsedInvitation(deps, log, input, token, now, expiresAt), token }
+      const replaced = await replaceLapsedInvitation(deps, context, input, token, now, expiresAt)
+      return replaced.ok ? done({ invitation: replaced.value, token }) : replaced
+    }
   }
 }
 
 /** The general path: every check under the school's row lock, lapsed invitations expired, then the new one. */
-async function replaceLapsedInvitation(
+function replaceLapsedInvitation(
   deps: InvitationDeps,
-  log: FastifyBaseLogger,
+  context: CallContext,
   input: NewInvitation,
   token: string,
   now: Date,
   expiresAt: Date,
-): Promise<Invitation> {
-  return changeSchool(deps, log, input.schoolId, async (tx, events) => {
+): Promise<Outcome<Invitation, 'school_not_found' | CollisionRefusal>> {
+  return changeSchool(deps, context, input.schoolId, async (tx, events): Promise<Outcome<Invitation, CollisionRefusal>> => {
     // Race-free: the school's row lock, taken when the log was opened, serializes these checks.
     const checks = await invitationChecks(tx, input, now, deps.invitationsPerHour)
-    if (checks.member) throw new AlreadyMember()
-    if (checks.recent >= deps.invitationsPerHour) throw new InvitationQuotaExceeded(deps.invitationsPerHour)
-    if (checks.pendingLive) throw new InvitationPending()
+    if (checks.member) return refuse('already_member')
+    if (checks.recent >= deps.invitationsPerHour) return refuse('invitation_quota_exceeded', { limit: deps.invitationsPerHour })
+    if (checks.pendingLive) return refuse('invitation_pending')
     for (const id of checks.lapsedIds) await expire(tx, events, await tx.invitation.findUniqueOrThrow({ where: { id } }))
     const created = await tx.invitation.create({
       data: {
@@ -151,7 +146,7 @@ async function replaceLapsedInvitation(
       },
     })
     await events.append('invitation.created', input.actorId, eventPayload(created))
-    return created
+    return done(created)
   })
 }
 
@@ -175,41 +170,49 @@ export async function listInvitations(prisma: PrismaClient, schoolId: number, st
 
 export async function cancelInvitation(
   deps: ChangeDeps,
-  log: FastifyBaseLogger,
+  context: CallContext,
   input: { schoolId: number; invitationId: number; actorId: number },
-): Promise<Invitation> {
-  const outcome = await changeSchool(deps, log, input.schoolId, async (tx, events) => {
-    const invitation = await tx.invitation.findFirst({ where: { id: input.invitationId, schoolId: input.schoolId } })
-    if (!invitation) throw new InvitationNotFound()
-    if (invitation.status !== 'pending') throw new InvitationNotPending(invitation.status)
-    if (isLapsed(invitation, new Date())) return { lapsed: true as const, invitation: await expire(tx, events, invitation) }
-    const cancelled = await tx.invitation.update({ where: { id: invitation.id }, data: { status: 'cancelled' } })
-    await events.append('invitation.cancelled', input.actorId, eventPayload(cancelled))
-    return { lapsed: false as const, invitation: cancelled }
-  })
-  if (outcome.lapsed) throw new InvitationNotPending('expired')
-  return outcome.invitation
+): Promise<Outcome<Invitation, 'school_not_found' | 'invitation_not_found' | 'invitation_not_pending'>> {
+  type Cancelled = { lapsed: boolean; invitation: Invitation }
+  const outcome = await changeSchool(
+    deps,
+    context,
+    input.schoolId,
+    async (tx, events): Promise<Outcome<Cancelled, 'invitation_not_found' | 'invitation_not_pending'>> => {
+      const invitation = await tx.invitation.findFirst({ where: { id: input.invitationId, schoolId: input.schoolId } })
+      if (!invitation) return refuse('invitation_not_found')
+      if (invitation.status !== 'pending') return refuse('invitation_not_pending', { status: invitation.status })
+      if (isLapsed(invitation, new Date())) return done({ lapsed: true, invitation: await expire(tx, events, invitation) })
+      const cancelled = await tx.invitation.update({ where: { id: invitation.id }, data: { status: 'cancelled' } })
+      await events.append('invitation.cancelled', input.actorId, eventPayload(cancelled))
+      return done({ lapsed: false, invitation: cancelled })
+    },
+  )
+  if (!outcome.ok) return outcome
+  if (outcome.value.lapsed) return refuse('invitation_not_pending', { status: 'expired' })
+  return done(outcome.value.invitation)
 }
 
 /** The invitation a token stands for; a malformed token is not found without asking the database. */
-async function findByToken(prisma: PrismaClient, token: string): Promise<Invitation> {
-  const invitation = isWellFormedInvitationToken(token)
-    ? await prisma.invitation.findUnique({ where: { tokenHash: hashInvitationToken(token) } })
-    : null
-  if (!invitation) throw new InvitationNotFound()
-  return invitation
+async function findByToken(prisma: PrismaClient, token: string): Promise<Invitation | null> {
+  return isWellFormedInvitationToken(token) ? prisma.invitation.findUnique({ where: { tokenHash: hashInvitationToken(token) } }) : null
 }
 
-/** Records that a lapsed invitation expired, then refuses the answer with 410. */
-async function expireAndRefuse(deps: ChangeDeps, log: FastifyBaseLogger, found: Invitation): Promise<never> {
-  await changeSchool(deps, log, found.schoolId, async (tx, events) => {
+/** Records that a lapsed invitation expired, then refuses the answer as expired. */
+async function expireAndRefuse(
+  deps: ChangeDeps,
+  context: CallContext,
+  found: Invitation,
+): Promise<Refused<'school_not_found' | 'invitation_expired' | 'invitation_not_pending'>> {
+  const outcome = await changeSchool(deps, context, found.schoolId, async (tx, events): Promise<Outcome<void, NotAnswerable['refused']>> => {
     const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
-    if (assertAnswerable(invitation, new Date()) === 'pending') {
-      throw new Error(`invitation ${invitation.id} un-lapsed while being expired`)
-    }
+    const answerable = answerability(invitation, new Date())
+    if (typeof answerable === 'object') return answerable
+    if (answerable === 'pending') throw new Error(`invitation ${invitation.id} un-lapsed while being expired`)
     await expire(tx, events, invitation)
+    return done(undefined)
   })
-  throw new InvitationExpired()
+  return outcome.ok ? refuse('invitation_expired') : outcome
 }
 
 export interface AcceptedInvitation {
@@ -218,19 +221,24 @@ export interface AcceptedInvitation {
   membership: { schoolId: number; role: Role }
 }
 
+export type AnswerRefusal = 'school_not_found' | 'invitation_not_found' | NotAnswerable['refused']
+
 /**
  * Joins the invitee to the school. A new email becomes a user with this name and password; an existing
  * user must prove the account is theirs with its password, and keeps their name.
  */
 export function acceptInvitation(
   deps: ChangeDeps,
-  log: FastifyBaseLogger,
+  context: CallContext,
   token: string,
   input: { name: string; password: string },
-): Promise<AcceptedInvitation> {
+): Promise<Outcome<AcceptedInvitation, AnswerRefusal | 'invalid_credentials' | 'already_member'>> {
   return retryIfEmailTaken(async () => {
     const found = await findByToken(deps.prisma, token)
-    if (assertAnswerable(found, new Date()) === 'lapsed') return expireAndRefuse(deps, log, found)
+    if (!found) return refuse('invitation_not_found')
+    const answerable = answerability(found, new Date())
+    if (typeof answerable === 'object') return answerable
+    if (answerable === 'lapsed') return expireAndRefuse(deps, context, found)
 
     // The slow password work happens before the school's row is locked.
     const existing = await deps.prisma.user.findUnique({
@@ -239,93 +247,101 @@ export function acceptInvitation(
     })
     let newPasswordHash: string | null = null
     if (existing) {
-      if (!(await verifyPasswordOrDummy(existing.passwordHash, input.password))) throw new InvalidCredentials()
+      if (!(await verifyPasswordOrDummy(existing.passwordHash, input.password))) return refuse('invalid_credentials')
     } else {
       newPasswordHash = await hashPassword(input.password)
     }
 
-    const outcome = await changeSchool(deps, log, found.schoolId, async (tx, events) => {
-      const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
-      if (assertAnswerable(invitation, new Date()) === 'lapsed') {
-        await expire(tx, events, invitation)
-        return null
-      }
-      let user: { id: number; name: string }
-      if (existing) {
-        const membership = await tx.membership.findUnique({
-          where: { userId_schoolId: { userId: existing.id, schoolId: invitation.schoolId } },
-          select: { id: true },
+    const outcome = await changeSchool(
+      deps,
+      context,
+      found.schoolId,
+      async (tx, events): Promise<Outcome<AcceptedInvitation | null, NotAnswerable['refused'] | 'already_member'>> => {
+        const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
+        const answerable = answerability(invitation, new Date())
+        if (typeof answerable === 'object') return answerable
+        if (answerable === 'lapsed') {
+          await expire(tx, events, invitation)
+          return done(null)
+        }
+        let user: { id: number; name: string }
+        if (existing) {
+          const membership = await tx.membership.findUnique({
+            where: { userId_schoolId: { userId: existing.id, schoolId: invitation.schoolId } },
+            select: { id: true },
+          })
+          if (membership) return refuse('already_member')
+          user = existing
+        } else {
+          user = await createUser(tx, { email: invitation.email, name: input.name, passwordHash: newPasswordHash })
+        }
+        await tx.membership.create({ data: { userId: user.id, schoolId: invitation.schoolId, role: invitation.role } })
+        const accepted = await tx.invitation.update({
+          where: { id: invitation.id },
+          data: { status: 'accepted', respondedAt: new Date() },
         })
-        if (membership) throw new AlreadyMember()
-        user = existing
-      } else {
-        user = await createUser(tx, { email: invitation.email, name: input.name, passwordHash: newPasswordHash })
-      }
-      await tx.membership.create({ data: { userId: user.id, schoolId: invitation.schoolId, role: invitation.role } })
-      const accepted = await tx.invitation.update({
-        where: { id: invitation.id },
-        data: { status: 'accepted', respondedAt: new Date() },
-      })
-      await events.append('invitation.accepted', user.id, { ...eventPayload(accepted), userId: user.id })
-      return {
-        invitation: accepted,
-        user: { id: user.id, email: accepted.email, name: user.name },
-        membership: { schoolId: accepted.schoolId, role: accepted.role },
-      }
-    })
-    if (!outcome) throw new InvitationExpired()
-    return outcome
+        await events.append('invitation.accepted', user.id, { ...eventPayload(accepted), userId: user.id })
+        return done({
+          invitation: accepted,
+          user: { id: user.id, email: accepted.email, name: user.name },
+          membership: { schoolId: accepted.schoolId, role: accepted.role },
+        })
+      },
+    )
+    if (!outcome.ok) return outcome
+    return outcome.value ? done(outcome.value) : refuse('invitation_expired')
   })
 }
 
-export async function declineInvitation(deps: ChangeDeps, log: FastifyBaseLogger, token: string): Promise<Invitation> {
+export async function declineInvitation(deps: ChangeDeps, context: CallContext, token: string): Promise<Outcome<Invitation, AnswerRefusal>> {
   const found = await findByToken(deps.prisma, token)
-  if (assertAnswerable(found, new Date()) === 'lapsed') return expireAndRefuse(deps, log, found)
+  if (!found) return refuse('invitation_not_found')
+  const answerable = answerability(found, new Date())
+  if (typeof answerable === 'object') return answerable
+  if (answerable === 'lapsed') return expireAndRefuse(deps, context, found)
   const invitee = await deps.prisma.user.findUnique({ where: { email: found.email }, select: { id: true } })
-  const outcome = await changeSchool(deps, log, found.schoolId, async (tx, events) => {
+  const outcome = await changeSchool(deps, context, found.schoolId, async (tx, events): Promise<Outcome<Invitation | null, NotAnswerable['refused']>> => {
     const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
-    if (assertAnswerable(invitation, new Date()) === 'lapsed') {
+    const answerable = answerability(invitation, new Date())
+    if (typeof answerable === 'object') return answerable
+    if (answerable === 'lapsed') {
       await expire(tx, events, invitation)
-      return null
+      return done(null)
     }
     const declined = await tx.invitation.update({
       where: { id: invitation.id },
       data: { status: 'declined', respondedAt: new Date() },
     })
     await events.append('invitation.declined', invitee?.id ?? null, eventPayload(declined))
-    return declined
+    return done(declined)
   })
-  if (!outcome) throw new InvitationExpired()
-  return outcome
+  if (!outcome.ok) return outcome
+  return outcome.value ? done(outcome.value) : refuse('invitation_expired')
 }
-
-/** Thrown inside a change to roll it back: the invitation was answered before the sweep got to it. */
-class NoLongerLapsed extends Error {}
 
 /**
  * Marks pending invitations past their expiry as expired, each with its `invitation.expired` event, so
- * the dashboard (a projection of the log) counts them as expired. Returns how many it expired.
+ * the dashboard (a projection of the log) counts them as expired. Background work: no request, so no
+ * correlation id. Returns how many it expired.
  */
-export async function expireLapsedInvitations(deps: ChangeDeps, log: FastifyBaseLogger, now: Date, limit = 100): Promise<number> {
+export async function expireLapsedInvitations(deps: ChangeDeps, log: DomainLog, now: Date, limit = 100): Promise<number> {
   const lapsed = await deps.prisma.invitation.findMany({
     where: { status: 'pending', expiresAt: { lte: now } },
     select: { id: true, schoolId: true },
     orderBy: { expiresAt: 'asc' },
     take: limit,
   })
+  const context: CallContext = { correlationId: null, log }
   let expired = 0
   for (const { id, schoolId } of lapsed) {
-    try {
-      await changeSchool(deps, log, schoolId, async (tx, events) => {
-        // Re-read under the school's lock: an accept or cancel may have won the race.
-        const invitation = await tx.invitation.findUnique({ where: { id } })
-        if (!invitation || !isLapsed(invitation, now)) throw new NoLongerLapsed()
-        await expire(tx, events, invitation)
-      })
-      expired += 1
-    } catch (error) {
-      if (!(error instanceof NoLongerLapsed)) throw error
-    }
+    const outcome = await changeSchool(deps, context, schoolId, async (tx, events) => {
+      // Re-read under the school's lock: an accept or cancel may have won the race.
+      const invitation = await tx.invitation.findUnique({ where: { id } })
+      if (!invitation || !isLapsed(invitation, now)) return unchanged(false)
+      await expire(tx, events, invitation)
+      return done(true)
+    })
+    if (outcome.ok && outcome.value) expired += 1
   }
   return expired
 }

@@ -1,9 +1,9 @@
 // Runs one state change of a school: its writes and the events describing them commit together, then
-// the events are published. A change that finds nothing to do commits nothing.
-import type { FastifyBaseLogger } from 'fastify'
+// the events are published. A change that finds nothing to do, or refuses, commits nothing.
 import type { PrismaClient } from '@school/db'
-import { SchoolNotFound } from '../http-errors.js'
+import type { CallContext } from './call-context.js'
 import type { EventPublisher } from './event-publisher.js'
+import { done, refuse, type Outcome, type RefusalReason } from './outcomes.js'
 import { SchoolLog, type Tx } from './school-log.js'
 
 export interface ChangeDeps {
@@ -14,12 +14,6 @@ export interface ChangeDeps {
 // Requests of one school queue on its row lock: give them longer than Prisma's 2 s default to get a
 // connection and 5 s to finish.
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 }
-
-/** The request id bound to a request's logger (Fastify binds `reqId`); null for background work. */
-export function correlationIdOf(log: FastifyBaseLogger): string | null {
-  const bindings = (log as { bindings?: () => Record<string, unknown> }).bindings?.()
-  return typeof bindings?.reqId === 'string' ? bindings.reqId : null
-}
 
 const UNCHANGED = Symbol('unchanged')
 
@@ -38,38 +32,43 @@ export function unchanged<R>(result: R): Unchanged<R> {
   return { [UNCHANGED]: true, result }
 }
 
-function isUnchanged<R>(value: R | Unchanged<R>): value is Unchanged<R> {
+function isUnchanged<R>(value: unknown): value is Unchanged<R> {
   return typeof value === 'object' && value !== null && UNCHANGED in value
 }
 
-/** Thrown out of the transaction to roll it back; carries the result past it. */
-class RollBack<R> {
-  constructor(readonly result: R) {}
+/** Thrown out of the transaction to roll it back; carries the outcome past it. */
+class RollBack<O> {
+  constructor(readonly outcome: O) {}
 }
 
-export async function changeSchool<R>(
+/**
+ * Runs `work` in a transaction that holds the school's row lock. Work that refuses (returns a refusal)
+ * is rolled back like unchanged work, so it must not have written anything either; an unknown school is
+ * refused as `school_not_found` before the work runs.
+ */
+export async function changeSchool<R, K extends RefusalReason = never>(
   deps: ChangeDeps,
-  log: FastifyBaseLogger,
+  context: CallContext,
   schoolId: number,
-  work: (tx: Tx, events: SchoolLog) => Promise<R | Unchanged<R>>,
-): Promise<R> {
+  work: (tx: Tx, events: SchoolLog) => Promise<Outcome<R, K> | Unchanged<R>>,
+): Promise<Outcome<R, K | 'school_not_found'>> {
   let committed: { result: R; appended: SchoolLog['appended'] }
   try {
     committed = await deps.prisma.$transaction(async (tx) => {
-      const events = await SchoolLog.open(tx, schoolId, correlationIdOf(log))
-      if (!events) throw new SchoolNotFound()
-      const result = await work(tx, events)
-      if (isUnchanged(result)) {
-        if (events.appended.length > 0) throw new Error('a school change that appended events cannot be unchanged')
-        throw new RollBack(result.result)
+      const events = await SchoolLog.open(tx, schoolId, context.correlationId)
+      if (!events) throw new RollBack(refuse('school_not_found'))
+      const outcome = await work(tx, events)
+      if (isUnchanged<R>(outcome) || !outcome.ok) {
+        if (events.appended.length > 0) throw new Error('a school change that appended events cannot be unchanged or refused')
+        throw new RollBack(isUnchanged<R>(outcome) ? done(outcome.result) : outcome)
       }
       if (events.hasUnusedSeq) throw new Error('a school change must append at least one event')
-      return { result, appended: events.appended }
+      return { result: outcome.value, appended: events.appended }
     }, TRANSACTION_OPTIONS)
   } catch (error) {
-    if (error instanceof RollBack) return error.result as R
+    if (error instanceof RollBack) return error.outcome as Outcome<R, K | 'school_not_found'>
     throw error
   }
-  await deps.publisher.publish(committed.appended, log)
-  return committed.result
+  await deps.publisher.publish(committed.appended, context.log)
+  return done(committed.result)
 }

@@ -1,18 +1,14 @@
 // A school's event log as seen from inside one transaction. Every append takes the next seq with
 // `UPDATE schools SET last_event_seq = last_event_seq + 1 ... RETURNING`, whose row lock orders the log
 // and serializes the school's writes until the transaction ends.
-import { insertDomainEvent, takeNextSeq, type Prisma } from '@school/db'
+import { insertDomainEvent, takeNextSeq, type CommittedEvent, type Prisma } from '@school/db'
 import type { DomainEventPayloads, DomainEventType } from '@school/events'
 
 export type Tx = Prisma.TransactionClient
 
 /** What the publisher needs of an event once its transaction has committed. */
-export interface AppendedEvent {
-  id: string
-  schoolId: number
-  seq: number
+export interface AppendedEvent extends CommittedEvent {
   type: DomainEventType
-  occurredAt: Date
 }
 
 export class SchoolLog {

@@ -1,9 +1,11 @@
 // Classes: school admins create them, optionally naming the teacher.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { createClass } from '../../domain/classes.js'
+import { valueOrRefusalError } from '../../http-errors.js'
 import { schoolAdminOf } from '../../plugins/auth.js'
 import { CreateClassBody, CreatedClass } from '../../schemas/classes.js'
 import { errorResponses, SchoolParams } from '../../schemas/common.js'
+import { callContextOf } from '../call-context.js'
 import type { RouteDeps } from '../route-deps.js'
 
 const classRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma, publisher }) => {
@@ -22,12 +24,14 @@ const classRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma, 
     },
     async (request, reply) => {
       const admin = schoolAdminOf(request)
-      const created = await createClass({ prisma, publisher }, request.log, {
-        schoolId: admin.schoolId,
-        actorId: admin.user.id,
-        name: request.body.name.trim(),
-        teacherId: request.body.teacherId ?? null,
-      })
+      const created = valueOrRefusalError(
+        await createClass({ prisma, publisher }, callContextOf(request), {
+          schoolId: admin.schoolId,
+          actorId: admin.user.id,
+          name: request.body.name.trim(),
+          teacherId: request.body.teacherId ?? null,
+        }),
+      )
       return reply.status(201).send({ ...created, createdAt: created.createdAt.toISOString() })
     },
   )

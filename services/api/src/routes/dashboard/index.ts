@@ -1,6 +1,7 @@
 // The school dashboard's first render; the realtime service keeps it current from there.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { readDashboard } from '../../domain/dashboard.js'
+import { valueOrRefusalError } from '../../http-errors.js'
 import { schoolAdminOf } from '../../plugins/auth.js'
 import { errorResponses, SchoolParams } from '../../schemas/common.js'
 import { Dashboard } from '../../schemas/dashboard.js'
@@ -22,7 +23,7 @@ const dashboardRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { pris
         response: { 200: Dashboard, ...errorResponses },
       },
     },
-    async (request) => readDashboard(prisma, schoolAdminOf(request).schoolId),
+    async (request) => valueOrRefusalError(await readDashboard(prisma, schoolAdminOf(request).schoolId)),
   )
 }
 

@@ -10,6 +10,7 @@ import {
   listInvitations,
 } from '../../domain/invitations.js'
 import { normalizeEmail } from '../../domain/users.js'
+import { valueOrRefusalError } from '../../http-errors.js'
 import { schoolAdminOf, schoolCallerOf } from '../../plugins/auth.js'
 import { errorResponses, SchoolParams } from '../../schemas/common.js'
 import {
@@ -25,6 +26,7 @@ import {
   ListInvitationsQuery,
   Invitation,
 } from '../../schemas/invitations.js'
+import { callContextOf } from '../call-context.js'
 import type { RouteDeps } from '../route-deps.js'
 import { invitationView } from './invitation-view.js'
 
@@ -55,14 +57,16 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     },
     async (request, reply) => {
       const caller = schoolCallerOf(request)
-      const { invitation, token } = await createInvitation(deps, request.log, {
-        schoolId: caller.schoolId,
-        actorId: caller.userId,
-        sessionId: caller.sessionId,
-        email: normalizeEmail(request.body.email),
-        role: request.body.role,
-        message: request.body.message ?? null,
-      })
+      const { invitation, token } = valueOrRefusalError(
+        await createInvitation(deps, callContextOf(request), {
+          schoolId: caller.schoolId,
+          actorId: caller.userId,
+          sessionId: caller.sessionId,
+          email: normalizeEmail(request.body.email),
+          role: request.body.role,
+          message: request.body.message ?? null,
+        }),
+      )
       return reply.status(201).send({ ...invitationView(invitation), acceptUrl: acceptUrlFor(config.PUBLIC_URL, token) })
     },
   )
@@ -101,11 +105,13 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
     },
     async (request) => {
       const admin = schoolAdminOf(request)
-      const cancelled = await cancelInvitation(deps, request.log, {
-        schoolId: admin.schoolId,
-        invitationId: request.params.invId,
-        actorId: admin.user.id,
-      })
+      const cancelled = valueOrRefusalError(
+        await cancelInvitation(deps, callContextOf(request), {
+          schoolId: admin.schoolId,
+          invitationId: request.params.invId,
+          actorId: admin.user.id,
+        }),
+      )
       return invitationView(cancelled)
     },
   )
@@ -125,10 +131,12 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
       },
     },
     async (request) => {
-      const accepted = await acceptInvitation(deps, request.log, request.params.token, {
-        name: request.body.name.trim(),
-        password: request.body.password,
-      })
+      const accepted = valueOrRefusalError(
+        await acceptInvitation(deps, callContextOf(request), request.params.token, {
+          name: request.body.name.trim(),
+          password: request.body.password,
+        }),
+      )
       return { ...accepted, invitation: invitationView(accepted.invitation) }
     },
   )
@@ -146,7 +154,7 @@ const invitationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { con
       },
     },
     async (request) => {
-      const declined = await declineInvitation(deps, request.log, request.params.token)
+      const declined = valueOrRefusalError(await declineInvitation(deps, callContextOf(request), request.params.token))
       return { invitation: invitationView(declined) }
     },
   )

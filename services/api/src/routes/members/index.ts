@@ -2,9 +2,11 @@
 // on anyone; an admin on teachers and students only, and may only make them teachers or students.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { changeMemberRole, listMembers, removeMember } from '../../domain/members.js'
+import { valueOrRefusalError } from '../../http-errors.js'
 import { schoolAdminOf } from '../../plugins/auth.js'
 import { errorResponses, SchoolParams } from '../../schemas/common.js'
 import { ChangedMember, ChangeMemberRoleBody, MemberList, MemberParams, MemberRemoved } from '../../schemas/members.js'
+import { callContextOf } from '../call-context.js'
 import type { RouteDeps } from '../route-deps.js'
 
 const RULES =
@@ -45,11 +47,13 @@ const memberRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma,
     },
     async (request, reply) => {
       const admin = schoolAdminOf(request)
-      await removeMember({ prisma, publisher }, request.log, {
-        schoolId: admin.schoolId,
-        actorId: admin.user.id,
-        userId: request.params.userId,
-      })
+      valueOrRefusalError(
+        await removeMember({ prisma, publisher }, callContextOf(request), {
+          schoolId: admin.schoolId,
+          actorId: admin.user.id,
+          userId: request.params.userId,
+        }),
+      )
       return reply.status(204).send(null)
     },
   )
@@ -71,12 +75,14 @@ const memberRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma,
     },
     async (request) => {
       const admin = schoolAdminOf(request)
-      return changeMemberRole({ prisma, publisher }, request.log, {
-        schoolId: admin.schoolId,
-        actorId: admin.user.id,
-        userId: request.params.userId,
-        role: request.body.role,
-      })
+      return valueOrRefusalError(
+        await changeMemberRole({ prisma, publisher }, callContextOf(request), {
+          schoolId: admin.schoolId,
+          actorId: admin.user.id,
+          userId: request.params.userId,
+          role: request.body.role,
+        }),
+      )
     },
   )
 }

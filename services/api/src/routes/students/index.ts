@@ -2,9 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { registerStudent } from '../../domain/students.js'
 import { normalizeEmail } from '../../domain/users.js'
+import { valueOrRefusalError } from '../../http-errors.js'
 import { schoolAdminOf } from '../../plugins/auth.js'
 import { errorResponses, SchoolParams } from '../../schemas/common.js'
 import { RegisteredStudent, RegisterStudentBody } from '../../schemas/students.js'
+import { callContextOf } from '../call-context.js'
 import type { RouteDeps } from '../route-deps.js'
 
 const studentRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma, publisher }) => {
@@ -23,12 +25,14 @@ const studentRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { prisma
     },
     async (request, reply) => {
       const admin = schoolAdminOf(request)
-      const student = await registerStudent({ prisma, publisher }, request.log, {
-        schoolId: admin.schoolId,
-        actorId: admin.user.id,
-        name: request.body.name.trim(),
-        email: request.body.email === undefined ? null : normalizeEmail(request.body.email),
-      })
+      const student = valueOrRefusalError(
+        await registerStudent({ prisma, publisher }, callContextOf(request), {
+          schoolId: admin.schoolId,
+          actorId: admin.user.id,
+          name: request.body.name.trim(),
+          email: request.body.email === undefined ? null : normalizeEmail(request.body.email),
+        }),
+      )
       return reply.status(201).send(student)
     },
   )
