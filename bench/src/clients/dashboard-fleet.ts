@@ -6,6 +6,7 @@ import WebSocket from 'ws'
 import { io, type Socket } from 'socket.io-client'
 import type { AnyEnvelope, ServerMessageType } from '@school/events'
 import { sourceAddressFor } from './source-addresses.js'
+import { CountThreshold } from '../harness/count-threshold.js'
 
 export type FleetTransport = 'websocket' | 'socket.io'
 
@@ -69,8 +70,6 @@ const HANDSHAKE_TIMEOUT_MS = 30_000
 const GRACEFUL_CLOSE_MS = 2000
 
 export class DashboardFleet {
-  /** activity_new messages received by all clients together. */
-  activityReceived = 0
   /** Clients whose connection the server (or the network) ended after their first message; not those this fleet closed. */
   closedByServer = 0
   /** Those ends by close code (plain WebSocket) or disconnect reason (Socket.IO). */
@@ -78,9 +77,14 @@ export class DashboardFleet {
   /** Receipt time minus the message's `data.occurredAt`, in ms, from the sampled clients. */
   latencies: number[] = []
   private readonly members: Member[] = []
-  private waiter: { target: number; resolve: (reached: boolean) => void; timer: NodeJS.Timeout } | undefined
+  private readonly activity = new CountThreshold()
 
   private constructor(readonly options: FleetOptions) {}
+
+  /** activity_new messages received by all clients together. */
+  get activityReceived(): number {
+    return this.activity.count
+  }
 
   static async open(options: FleetOptions): Promise<DashboardFleet> {
     const fleet = new DashboardFleet(options)
@@ -115,14 +119,7 @@ export class DashboardFleet {
 
   /** Resolves true once `target` activity messages have arrived in total, false after `timeoutMs`. */
   waitForActivity(target: number, timeoutMs: number): Promise<boolean> {
-    if (this.activityReceived >= target) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined
-        resolve(false)
-      }, timeoutMs)
-      this.waiter = { target, resolve, timer }
-    })
+    return this.activity.reached(target, timeoutMs)
   }
 
   async close(): Promise<void> {
@@ -135,16 +132,11 @@ export class DashboardFleet {
   }
 
   private countActivity(sample: AnyEnvelope | undefined): void {
-    this.activityReceived++
     if (sample) {
       const occurredAt = (sample.data as { occurredAt?: string }).occurredAt
       if (occurredAt) this.latencies.push(Date.now() - Date.parse(occurredAt))
     }
-    if (this.waiter && this.activityReceived >= this.waiter.target) {
-      clearTimeout(this.waiter.timer)
-      this.waiter.resolve(true)
-      this.waiter = undefined
-    }
+    this.activity.add()
   }
 
   private connect(index: number, localAddress: string | undefined): Promise<Member> {

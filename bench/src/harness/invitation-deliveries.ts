@@ -6,6 +6,8 @@
 // millisecond; the same machine's clock here): POST start -> emission and emission -> receipt.
 import type { AnyEnvelope } from '@school/events'
 import { LatencyHistogram } from './latency-histogram.js'
+import { CountThreshold } from './count-threshold.js'
+import { numberAfterMarker } from './frame-marker.js'
 
 let windowSerial = 0
 
@@ -41,7 +43,7 @@ export class InvitationDeliveries {
   private readonly lastAt: Float64Array
   /** Wall clock - performance.now() when the window began: puts this process's times on the sender's clock. */
   private readonly wallOffset = Date.now() - performance.now()
-  private waiter: { target: number; resolve: (reached: boolean) => void; timer: NodeJS.Timeout } | undefined
+  private readonly timed = new CountThreshold()
 
   /**
    * `schoolOf(index)`: the school (index in the scenario's list) the index-th invitation goes to;
@@ -67,7 +69,7 @@ export class InvitationDeliveries {
 
   /** One update received at `receivedAt` by a dashboard of the school with index `dashboardSchool`. */
   observe(message: Buffer | AnyEnvelope, receivedAt: number, dashboardSchool: number): void {
-    const index = Buffer.isBuffer(message) ? this.indexInFrame(message) : this.indexInEmail(message)
+    const index = Buffer.isBuffer(message) ? numberAfterMarker(message, this.marker) : this.indexInEmail(message)
     if (index < 0 || index >= this.invitations) return
     const sent = this.sentAt[index]!
     if (Number.isNaN(sent)) return
@@ -87,23 +89,12 @@ export class InvitationDeliveries {
       this.toEmission.record(emittedAt - sent)
       this.fromEmission.record(receivedAt - emittedAt)
     }
-    if (this.waiter && this.histogram.count >= this.waiter.target) {
-      clearTimeout(this.waiter.timer)
-      this.waiter.resolve(true)
-      this.waiter = undefined
-    }
+    this.timed.add()
   }
 
   /** Resolves true once `target` deliveries have been timed, false after `timeoutMs`. */
   waitFor(target: number, timeoutMs: number): Promise<boolean> {
-    if (this.histogram.count >= target) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined
-        resolve(false)
-      }, timeoutMs)
-      this.waiter = { target, resolve, timer }
-    })
+    return this.timed.reached(target, timeoutMs)
   }
 
   /** Per invitation that reached every dashboard of its school: the last receipt - start of the POST. */
@@ -113,19 +104,6 @@ export class InvitationDeliveries {
       if (this.received[index] === this.dashboardsPerSchool) complete.record(this.lastAt[index]! - this.sentAt[index]!)
     }
     return complete
-  }
-
-  private indexInFrame(frame: Buffer): number {
-    const at = frame.indexOf(this.marker)
-    if (at === -1) return -1
-    let index = 0
-    let digits = 0
-    for (let i = at + this.marker.length; i < frame.length; i++, digits++) {
-      const code = frame[i]!
-      if (code < 48 || code > 57) break
-      index = index * 10 + (code - 48)
-    }
-    return digits === 0 ? -1 : index
   }
 
   private indexInEmail(message: AnyEnvelope): number {

@@ -1,12 +1,7 @@
 // Counts the Redis commands of a window two ways: every command the server ran (INFO stats
 // total_commands_processed, which on a shared Redis includes everyone else's), and the commands sent by
-// given processes' connections (MONITOR, attributed by the local port of each connection, as tests/scale's
-// observer does), counted as the lines stream past instead of kept, since an idle service with per-school
-// timers can send thousands a second.
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { reapOnExit, TEST_REDIS_URL } from '@school/test-support'
-import { redisCli, redisPortsOf } from '@school/test-support/system'
+// given processes' connections (MONITOR, attributed by the local port of each connection).
+import { monitorCommands, redisCli, redisPortsOf, total } from '@school/test-support/system'
 
 export interface RedisCommandCount {
   /** Per watched process: the commands its connections sent, by name (commands run inside Lua scripts excluded). */
@@ -37,73 +32,30 @@ async function portsOf(pids: Record<string, number>): Promise<Map<string, Set<nu
   return ports
 }
 
-/** `"<ts> [<db> <addr>:<port>] "<COMMAND>" ...`; lines of Lua-internal calls (`[0 lua]`) do not match. */
-const MONITOR_LINE = /^\d+\.\d+ \[\d+ [^\]]*:(\d+)\] "([^"]+)"/
-
 /**
- * Starts counting now for the processes `pids` (name -> pid). Both ends are fenced with an ECHO of a unique
- * marker seen in the MONITOR stream, so the counts hold exactly what ran in between; each process is asked
- * for its connections at the start too, in case one closes during the window.
+ * Starts counting now for the processes `pids` (name -> pid), between two fences in the MONITOR stream
+ * (test-support's monitorCommands); each process is asked for its connections at the start too, in case
+ * one closes during the window.
  */
 export async function startRedisCommandWindow(pids: Record<string, number>): Promise<RedisCommandWindow> {
-  const marker = `many-schools-monitor-${process.pid}-${Date.now()}`
-  // Started from this process, redis-cli inherits its pinning to the generator core.
-  const child = spawn('redis-cli', ['-u', TEST_REDIS_URL, 'MONITOR'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  reapOnExit(child)
-  const byPort = new Map<number, Map<string, number>>()
-  let counting = false
-  let waiting: { text: string; resolve: () => void } | undefined
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (waiting && line.includes(waiting.text)) {
-      waiting.resolve()
-      waiting = undefined
-      counting = !counting
-      return
-    }
-    if (!counting) return
-    const match = MONITOR_LINE.exec(line)
-    if (!match) return
-    const port = Number(match[1])
-    let commands = byPort.get(port)
-    if (!commands) byPort.set(port, (commands = new Map()))
-    const command = match[2]!.toUpperCase()
-    commands.set(command, (commands.get(command) ?? 0) + 1)
-  })
-  const fence = async (text: string) => {
-    const seen = new Promise<void>((resolve) => (waiting = { text, resolve }))
-    // MONITOR starts asynchronously: repeat the marker until it shows up, with a bound.
-    for (let attempt = 0; attempt < 50; attempt++) {
-      await redisCli('ECHO', text)
-      const shown = await Promise.race([seen.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])
-      if (shown) return
-    }
-    child.kill('SIGTERM')
-    throw new Error(`MONITOR never showed ${text}`)
-  }
   const portsAtStart = await portsOf(pids)
-  await fence(`${marker}-start`)
+  const log = await monitorCommands()
   const totalAtStart = await totalCommandsProcessed()
   const started = performance.now()
   return {
     async stop() {
       const wallMs = performance.now() - started
       const serverTotal = (await totalCommandsProcessed()) - totalAtStart
-      await fence(`${marker}-end`)
-      child.kill('SIGTERM')
+      await log.stop()
       const portsAtEnd = await portsOf(pids)
       const byProcess: Record<string, Record<string, number>> = {}
       const connections: Record<string, number> = {}
       let attributed = 0
       for (const name of Object.keys(pids)) {
-        const commands: Record<string, number> = {}
         const ports = new Set([...(portsAtStart.get(name) ?? []), ...(portsAtEnd.get(name) ?? [])])
         connections[name] = ports.size
-        for (const port of ports) {
-          for (const [command, count] of byPort.get(port) ?? []) {
-            commands[command] = (commands[command] ?? 0) + count
-            attributed += count
-          }
-        }
+        const commands = Object.fromEntries(log.countBy(ports))
+        attributed += total(log.countBy(ports))
         byProcess[name] = commands
       }
       return { byProcess, attributed, connections, serverTotal, wallMs }

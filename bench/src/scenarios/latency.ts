@@ -19,6 +19,7 @@ import { seedSchools } from '../harness/school-seed.js'
 import { percentile } from '../harness/statistics.js'
 import type { AnyEnvelope } from '@school/events'
 import { runSpreadCells, spreadBreakdown, spreadNotes, spreadTargets, type SpreadParams } from './latency-spread-cells.js'
+import { numberAfterMarker } from '../harness/frame-marker.js'
 
 export const P99_TARGET_MS = 50
 export const ADDED_P99_TARGET_MS = 25
@@ -68,22 +69,9 @@ class DeliveryClock {
   }
 
   observe(message: Buffer | AnyEnvelope, receivedAt: number): void {
-    const index = Buffer.isBuffer(message) ? this.indexInFrame(message) : this.indexInSummary(message)
+    const index = Buffer.isBuffer(message) ? numberAfterMarker(message, this.marker) : this.indexInSummary(message)
     const sent = index === -1 ? Number.NaN : this.sentAt[index]
     if (sent !== undefined && !Number.isNaN(sent)) this.histogram.record(receivedAt - sent)
-  }
-
-  private indexInFrame(frame: Buffer): number {
-    const at = frame.indexOf(this.marker)
-    if (at === -1) return -1
-    let index = 0
-    let digits = 0
-    for (let i = at + this.marker.length; i < frame.length; i++, digits++) {
-      const code = frame[i]!
-      if (code < 48 || code > 57) break
-      index = index * 10 + (code - 48)
-    }
-    return digits === 0 ? -1 : index
   }
 
   private indexInSummary(message: AnyEnvelope): number {

@@ -66,23 +66,42 @@ export async function shardSubscriptionsOf(pid: number): Promise<number> {
 
 export interface CommandLog {
   /** Commands sent by connections on the given ports, by command name (Lua-internal calls excluded). */
-  countBy(ports: Set<number>): Map<string, number>
+  countBy(ports: Iterable<number>): Map<string, number>
+  /** Ends the window: what runs after it is not counted. */
   stop(): Promise<void>
 }
 
+/** `"<ts> [<db> <addr>:<port>] "<COMMAND>" ...`; lines of Lua-internal calls (`[0 lua]`) do not match. */
+const MONITOR_LINE = /^\d+\.\d+ \[\d+ [^\]]*:(\d+)\] "([^"]+)"/
+
 /**
- * Records every command Redis executes (MONITOR) from now until `stop()`. Both ends are fenced with an
- * ECHO of a unique marker, so the log holds exactly what ran in between.
+ * Counts every command Redis executes (MONITOR), by client port and command name, from now until `stop()`.
+ * Both ends are fenced with an ECHO of a unique marker seen in the stream, so the counts hold exactly what
+ * ran in between. Lines are counted as they stream past, not kept: an idle service may send thousands a second.
  */
 export async function monitorCommands(): Promise<CommandLog> {
-  const marker = `scale-monitor-${process.pid}-${Date.now()}`
+  const marker = `monitor-${process.pid}-${Date.now()}`
+  // Started from this process, redis-cli inherits its CPU pinning (the bench's generator core).
   const child = spawn('redis-cli', ['-u', TEST_REDIS_URL, 'MONITOR'], { stdio: ['ignore', 'pipe', 'inherit'] })
   reapOnExit(child)
-  const lines: string[] = []
-  let waiting: { text: string; resolve: () => void } | null = null
+  const byPort = new Map<number, Map<string, number>>()
+  let counting = false
+  let waiting: { text: string; resolve: () => void } | undefined
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line)
-    if (waiting && line.includes(waiting.text)) waiting.resolve()
+    if (waiting && line.includes(waiting.text)) {
+      waiting.resolve()
+      waiting = undefined
+      counting = !counting
+      return
+    }
+    if (!counting) return
+    const match = MONITOR_LINE.exec(line)
+    if (!match) return
+    const port = Number(match[1])
+    let commands = byPort.get(port)
+    if (!commands) byPort.set(port, (commands = new Map()))
+    const command = match[2]!.toUpperCase()
+    commands.set(command, (commands.get(command) ?? 0) + 1)
   })
   const fence = async (text: string) => {
     const seen = new Promise<void>((resolve) => (waiting = { text, resolve }))
@@ -92,25 +111,21 @@ export async function monitorCommands(): Promise<CommandLog> {
       const shown = await Promise.race([seen.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])
       if (shown) return
     }
+    child.kill('SIGTERM')
     throw new Error(`MONITOR never showed ${text}`)
   }
   await fence(`${marker}-start`)
-  const startIndex = lines.length
-  let endIndex = -1
   return {
     countBy(ports) {
       const counts = new Map<string, number>()
-      for (const line of lines.slice(startIndex, endIndex === -1 ? undefined : endIndex)) {
-        const match = /^\d+\.\d+ \[\d+ [^\]]*:(\d+)\] "([^"]+)"/.exec(line)
-        if (!match || !ports.has(Number(match[1]))) continue
-        const command = match[2]!.toUpperCase()
-        counts.set(command, (counts.get(command) ?? 0) + 1)
+      for (const port of new Set(ports)) {
+        for (const [command, count] of byPort.get(port) ?? []) counts.set(command, (counts.get(command) ?? 0) + count)
       }
       return counts
     },
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
       await fence(`${marker}-end`)
-      endIndex = lines.length - 1
       child.kill('SIGTERM')
     },
   }
