@@ -1,5 +1,5 @@
 // Reads the per-school event log.
-import type { PrismaClient, DomainEventRow } from '@school/db'
+import type { PrismaClient, DomainEventRow, TransactionClient } from '@school/db'
 import { DOMAIN_EVENT_TYPES, type Activity, type DomainEvent } from '@school/events'
 import { toActivity } from './activity.js'
 import { isApplicable } from './metrics-deltas.js'
@@ -25,7 +25,7 @@ export function toDomainEvent(row: EventRowWithActor): DomainEvent {
 }
 
 /** The latest entries of the feed, newest first. */
-export async function recentActivity(prisma: PrismaClient, schoolId: number, limit: number): Promise<Activity[]> {
+export async function recentActivity(prisma: TransactionClient, schoolId: number, limit: number): Promise<Activity[]> {
   if (limit <= 0) return []
   const rows = await prisma.domainEvent.findMany({
     where: { schoolId },

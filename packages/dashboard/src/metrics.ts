@@ -1,5 +1,5 @@
 // The school's counters, computed from the current state in two grouped queries.
-import type { PrismaClient } from '@school/db'
+import type { TransactionClient } from '@school/db'
 import type { SchoolMetrics } from '@school/events'
 
 export const EMPTY_METRICS: Readonly<SchoolMetrics> = Object.freeze({
@@ -26,7 +26,7 @@ interface CountsRow {
   expired: number
 }
 
-export async function readSchoolMetrics(prisma: PrismaClient, schoolId: number): Promise<SchoolMetrics> {
+export async function readSchoolMetrics(prisma: TransactionClient, schoolId: number): Promise<SchoolMetrics> {
   // One round trip. Counts by stored status, exactly what folding the event log gives: a lapsed
   // invitation counts as expired once the API's expiry sweep has recorded its `invitation.expired`.
   const [row] = await prisma.$queryRaw<CountsRow[]>`

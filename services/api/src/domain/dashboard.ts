@@ -19,10 +19,7 @@ export function readDashboard(prisma: PrismaClient, schoolId: number): Promise<O
     async (tx): Promise<Outcome<DashboardView, 'school_not_found'>> => {
       const school = await tx.school.findUnique({ where: { id: schoolId }, select: { id: true, name: true, lastEventSeq: true } })
       if (!school) return refuse('school_not_found')
-      // @school/dashboard's readers are typed for a PrismaClient; the transaction client has every method they
-      // use. The cast goes once they take @school/db's TransactionClient (a change to that package).
-      const snapshot = tx as unknown as PrismaClient
-      const [metrics, activity] = [await readSchoolMetrics(snapshot, schoolId), await recentActivity(snapshot, schoolId, RECENT_ACTIVITY_LIMIT)]
+      const [metrics, activity] = [await readSchoolMetrics(tx, schoolId), await recentActivity(tx, schoolId, RECENT_ACTIVITY_LIMIT)]
       return done({ school: { id: school.id, name: school.name }, metrics, recentActivity: activity, lastEventSeq: school.lastEventSeq })
     },
     { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
