@@ -6,22 +6,12 @@
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
-import { DASHBOARD_WS_PATH, envelope, parseId, type SchoolMetrics } from '@school/events'
+import { DASHBOARD_WS_PATH, envelope, metricsWith, parseId, type SchoolMetrics } from '@school/events'
 
 const clients = new Set<WebSocket>()
 const rooms = new Map<number, Set<WebSocket>>()
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
-const metrics: SchoolMetrics = {
-  students: 0,
-  teachers: 1,
-  admins: 2,
-  classes: 0,
-  pendingInvitations: 0,
-  acceptedInvitations: 0,
-  declinedInvitations: 0,
-  cancelledInvitations: 0,
-  expiredInvitations: 0,
-}
+const metrics: SchoolMetrics = metricsWith({ teachers: 1, admins: 2 })
 let seq = 0
 
 function broadcast(frame: string, to: Iterable<WebSocket> = clients): void {

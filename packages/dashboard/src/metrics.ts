@@ -1,18 +1,8 @@
 // The school's counters, computed from the current state in two grouped queries.
 import type { TransactionClient } from '@school/db'
-import type { SchoolMetrics } from '@school/events'
+import { EMPTY_METRICS, type SchoolMetrics } from '@school/events'
 
-export const EMPTY_METRICS: Readonly<SchoolMetrics> = Object.freeze({
-  students: 0,
-  teachers: 0,
-  admins: 0,
-  classes: 0,
-  pendingInvitations: 0,
-  acceptedInvitations: 0,
-  declinedInvitations: 0,
-  cancelledInvitations: 0,
-  expiredInvitations: 0,
-})
+export { EMPTY_METRICS }
 
 interface CountsRow {
   students: number

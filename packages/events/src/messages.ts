@@ -23,6 +23,24 @@ export interface Activity {
   occurredAt: string
 }
 
+/** A school with nothing in it: every counter zero. */
+export const EMPTY_METRICS: Readonly<SchoolMetrics> = Object.freeze({
+  students: 0,
+  teachers: 0,
+  admins: 0,
+  classes: 0,
+  pendingInvitations: 0,
+  acceptedInvitations: 0,
+  declinedInvitations: 0,
+  cancelledInvitations: 0,
+  expiredInvitations: 0,
+})
+
+/** Counters that are zero but for the ones given. */
+export function metricsWith(counters: Partial<SchoolMetrics>): SchoolMetrics {
+  return { ...EMPTY_METRICS, ...counters }
+}
+
 /** One user watching a school's dashboard right now, with their open connections across all instances. */
 export interface PresenceWatcher {
   id: number

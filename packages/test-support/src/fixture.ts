@@ -2,7 +2,7 @@
 // with its own owner; and a user who belongs to no school.
 import { addMember, type PrismaClient } from '@school/db'
 import { hashPassword } from '@school/auth'
-import type { Role, SchoolMetrics } from '@school/events'
+import { metricsWith, type Role, type SchoolMetrics } from '@school/events'
 
 export interface FixtureUser {
   id: number
@@ -24,28 +24,8 @@ export interface Fixture {
 
 /** The dashboard counters of the fixture's schools as created: what a first snapshot must show. */
 export const FIXTURE_METRICS = {
-  schoolA: {
-    students: 1,
-    teachers: 1,
-    admins: 2,
-    classes: 0,
-    pendingInvitations: 0,
-    acceptedInvitations: 0,
-    declinedInvitations: 0,
-    cancelledInvitations: 0,
-    expiredInvitations: 0,
-  },
-  schoolB: {
-    students: 0,
-    teachers: 0,
-    admins: 1,
-    classes: 0,
-    pendingInvitations: 0,
-    acceptedInvitations: 0,
-    declinedInvitations: 0,
-    cancelledInvitations: 0,
-    expiredInvitations: 0,
-  },
+  schoolA: metricsWith({ students: 1, teachers: 1, admins: 2 }),
+  schoolB: metricsWith({ admins: 1 }),
 } as const satisfies Record<string, SchoolMetrics>
 
 export async function createFixture(prisma: PrismaClient): Promise<Fixture> {
