@@ -32,3 +32,18 @@ export interface DashboardConnection {
 }
 
 export type Connect = (params: ConnectParams, onMessage: (message: AnyEnvelope) => void) => DashboardConnection
+
+/** How a connection's end is reported once: the first end wins (a close after a refusal changes nothing). */
+export function connectionEnd(): { ended: Promise<ConnectionEnd>; settle(end: ConnectionEnd): void } {
+  let resolve: (end: ConnectionEnd) => void = () => {}
+  let settled = false
+  const ended = new Promise<ConnectionEnd>((done) => (resolve = done))
+  return {
+    ended,
+    settle(end) {
+      if (settled) return
+      settled = true
+      resolve(end)
+    },
+  }
+}

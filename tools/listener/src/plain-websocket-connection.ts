@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http'
 import WebSocket from 'ws'
 import type { AnyEnvelope } from '@school/events'
-import type { Connect, ConnectionEnd } from './dashboard-connection.js'
+import { connectionEnd, type Connect } from './dashboard-connection.js'
 
 /** A handshake that neither opens nor fails within this is abandoned and retried. */
 const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -12,15 +12,7 @@ export const connectPlainWebSocket: Connect = ({ origin, schoolId, token, since 
   const url = new URL(`/ws/schools/${schoolId}/dashboard/`, origin.replace(/^http/, 'ws'))
   if (since !== undefined) url.searchParams.set('since', String(since))
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: HANDSHAKE_TIMEOUT_MS })
-  let settle: (end: ConnectionEnd) => void = () => {}
-  let settled = false
-  const ended = new Promise<ConnectionEnd>((resolve) => {
-    settle = (end) => {
-      if (settled) return
-      settled = true
-      resolve(end)
-    }
-  })
+  const { ended, settle } = connectionEnd()
   let stopping = false
 
   socket.on('message', (data, isBinary) => {

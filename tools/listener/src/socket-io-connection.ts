@@ -2,7 +2,7 @@
 // behind a load balancer). Reconnection is the session's, so that both transports follow one policy.
 import { io } from 'socket.io-client'
 import { SERVER_MESSAGE_TYPES, type AnyEnvelope } from '@school/events'
-import type { Connect, ConnectionEnd } from './dashboard-connection.js'
+import { connectionEnd, type Connect } from './dashboard-connection.js'
 
 export const connectSocketIo: Connect = ({ origin, schoolId, token, since }, onMessage) => {
   const socket = io(origin, {
@@ -12,15 +12,7 @@ export const connectSocketIo: Connect = ({ origin, schoolId, token, since }, onM
     forceNew: true,
     timeout: 10_000,
   })
-  let settle: (end: ConnectionEnd) => void = () => {}
-  let settled = false
-  const ended = new Promise<ConnectionEnd>((resolve) => {
-    settle = (end) => {
-      if (settled) return
-      settled = true
-      resolve(end)
-    }
-  })
+  const { ended, settle } = connectionEnd()
   let stopping = false
 
   for (const type of SERVER_MESSAGE_TYPES) socket.on(type, (message: AnyEnvelope) => onMessage(message))
