@@ -42,6 +42,21 @@ function answerability(invitation: Invitation, now: Date): 'pending' | 'lapsed' 
   return isLapsed(invitation, now) ? 'lapsed' : 'pending'
 }
 
+/**
+ * The invitation read again inside the school's change (under its lock): itself if it can still be answered;
+ * null once it lapsed meanwhile, after recording its expiry; the refusal if it was answered or expired.
+ */
+async function answerableInChange(tx: Tx, events: SchoolLog, id: number): Promise<Outcome<Invitation | null, NotAnswerable['refused']>> {
+  const invitation = await tx.invitation.findUniqueOrThrow({ where: { id } })
+  const answerable = answerability(invitation, new Date())
+  if (typeof answerable === 'object') return answerable
+  if (answerable === 'lapsed') {
+    await expire(tx, events, invitation)
+    return done(null)
+  }
+  return done(invitation)
+}
+
 export interface InvitationDeps extends ChangeDeps {
   invitationTtlHours: number
   /** Invitations one school may create per rolling hour. */
@@ -257,13 +272,10 @@ export function acceptInvitation(
       context,
       found.schoolId,
       async (tx, events): Promise<Outcome<AcceptedInvitation | null, NotAnswerable['refused'] | 'already_member'>> => {
-        const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
-        const answerable = answerability(invitation, new Date())
-        if (typeof answerable === 'object') return answerable
-        if (answerable === 'lapsed') {
-          await expire(tx, events, invitation)
-          return done(null)
-        }
+        const current = await answerableInChange(tx, events, found.id)
+        if (!current.ok) return current
+        if (current.value === null) return done(null)
+        const invitation = current.value
         let user: { id: number; name: string }
         if (existing) {
           const membership = await tx.membership.findUnique({
@@ -301,13 +313,10 @@ export async function declineInvitation(deps: ChangeDeps, context: CallContext, 
   if (answerable === 'lapsed') return expireAndRefuse(deps, context, found)
   const invitee = await deps.prisma.user.findUnique({ where: { email: found.email }, select: { id: true } })
   const outcome = await changeSchool(deps, context, found.schoolId, async (tx, events): Promise<Outcome<Invitation | null, NotAnswerable['refused']>> => {
-    const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
-    const answerable = answerability(invitation, new Date())
-    if (typeof answerable === 'object') return answerable
-    if (answerable === 'lapsed') {
-      await expire(tx, events, invitation)
-      return done(null)
-    }
+    const current = await answerableInChange(tx, events, found.id)
+    if (!current.ok) return current
+    if (current.value === null) return done(null)
+    const invitation = current.value
     const declined = await tx.invitation.update({
       where: { id: invitation.id },
       data: { status: 'declined', respondedAt: new Date() },
