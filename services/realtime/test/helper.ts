@@ -9,11 +9,10 @@ import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
-import { createSigner } from 'fast-jwt'
 import { loadConfig, realtimeConfigSchema, type RealtimeConfig } from '@school/config'
 import { createPrismaClient, insertDomainEvent, invitationEventPayload, schoolEventJob, takeNextSeq, type PrismaClient, type Prisma } from '@school/db'
 import { rebuildProjections } from '@school/dashboard'
-import { jwtOptions } from '@school/auth'
+import { createTokenSigner } from '@school/auth'
 import {
   queuePrefix,
   SCHOOL_EVENTS_QUEUE,
@@ -125,8 +124,6 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
   const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, { connection: queueConnection, prefix: queuePrefix(prefix) })
   defer(() => queue.close())
 
-  const { secret, sign } = jwtOptions(config)
-
   const world: World = {
     config,
     prisma,
@@ -180,15 +177,9 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
     },
 
     token(user, options = {}) {
-      const signer = createSigner({
-        key: options.secret ?? secret,
-        algorithm: sign.algorithm,
-        iss: sign.iss,
-        aud: sign.aud,
-        expiresIn: (options.ttlSeconds ?? 3600) * 1000,
-        ...(options.issuedSecondsAgo !== undefined ? { clockTimestamp: Date.now() - options.issuedSecondsAgo * 1000 } : {}),
-      })
-      return signer({ sub: String(user.id), email: user.email, ...(options.sessionId === undefined ? {} : { sid: options.sessionId }) })
+      const { secret: key, sessionId, ...lifetime } = options
+      const sign = createTokenSigner(config, { ...lifetime, ...(key === undefined ? {} : { key }) })
+      return sign({ id: user.id, email: user.email, ...(sessionId === undefined ? {} : { sessionId }) })
     },
 
     async startSession(user) {
