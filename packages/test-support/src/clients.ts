@@ -16,9 +16,11 @@ export interface DashboardClient {
 /** An HTTP answer to the WebSocket upgrade instead of the switch: the handshake was refused. */
 export interface HandshakeRefusal {
   status: number
-  headers: IncomingMessage['headers']
   body: { code: string; message: string }
 }
+
+/** What PlainClient.open rejects with when the handshake is refused: the refusal, and the answer's headers. */
+export type RefusedHandshake = Error & { refusal: HandshakeRefusal; headers: IncomingMessage['headers'] }
 
 /** What a client may ask of the server when it connects. */
 export interface ResumeOptions {
@@ -56,7 +58,7 @@ export class PlainClient implements DashboardClient {
     return query.size === 0 ? base : `${base}?${query.toString()}`
   }
 
-  /** Opens the socket; rejects with `{ refusal }` if the server answers the upgrade with an HTTP error. */
+  /** Opens the socket; rejects with a RefusedHandshake if the server answers the upgrade with an HTTP error. */
   static open(url: string, headers: Record<string, string> = {}, options: { localAddress?: string } = {}): Promise<PlainClient> {
     const socket = new WebSocket(url, { headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) })
     const client = new PlainClient(socket)
@@ -68,8 +70,9 @@ export class PlainClient implements DashboardClient {
         response.on('data', (chunk: string) => (body += chunk))
         response.on('end', () => {
           socket.terminate()
-          const refusal: HandshakeRefusal = { status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(body || '{}') }
-          reject(Object.assign(new Error(`refused with ${response.statusCode}`), { refusal }))
+          const refusal: HandshakeRefusal = { status: response.statusCode ?? 0, body: JSON.parse(body || '{}') }
+          const error: RefusedHandshake = Object.assign(new Error(`refused with ${response.statusCode}`), { refusal, headers: response.headers })
+          reject(error)
         })
       })
       socket.once('error', reject)
@@ -213,4 +216,22 @@ export class SocketIoClient implements DashboardClient {
     this.socket.close()
     return Promise.resolve()
   }
+}
+
+/** A client that has its school's snapshot: awaits the connection and its first `metrics_update`; closed at the test's teardown. */
+export async function watching<C extends DashboardClient>(t: { teardown(fn: () => unknown): void }, connecting: Promise<C>): Promise<C> {
+  const client = await connecting
+  t.teardown(() => client.close())
+  await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
+  return client
+}
+
+/** Each client answers a ping carrying `label`: it is still open. */
+export async function stillOpen(clients: DashboardClient | DashboardClient[], label: string): Promise<void> {
+  await Promise.all(
+    [clients].flat().map(async (client) => {
+      client.ping(label)
+      await client.inbox.waitFor((m) => m.type === 'pong' && m.data === label, `${client.kind}: still open (${label})`)
+    }),
+  )
 }

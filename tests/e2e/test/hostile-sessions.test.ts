@@ -5,7 +5,7 @@
 // the per-connection message budget bounds.
 import t, { type Test } from 'tap'
 import type { AnyEnvelope } from '@school/events'
-import { PlainClient, SocketIoClient, startSystem, type DashboardClient } from '@school/test-support/system'
+import { PlainClient, SocketIoClient, startSystem, watching, type DashboardClient } from '@school/test-support/system'
 import { assertStillHealthy } from './hostile-checks.js'
 
 const BUDGET = 20
@@ -34,13 +34,6 @@ async function refresh(options: { body?: unknown; cookie?: string; origin?: stri
 
 const refusal = (code: string, message: string) => ({ status: 401, body: { code, message } })
 const INVALID = refusal('refresh_token_invalid', 'The refresh token is not valid; sign in again')
-
-async function watching<C extends DashboardClient>(t: Test, connecting: Promise<C>): Promise<C> {
-  const client = await connecting
-  t.teardown(() => client.close())
-  await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
-  return client
-}
 
 const errorsOf = (client: DashboardClient) => client.inbox.messages.filter((m): m is Extract<AnyEnvelope, { type: 'error' }> => m.type === 'error')
 

@@ -3,7 +3,7 @@
 // change shows in the feed and the counters. A role changed straight in the database (outside the API) is
 // caught by the periodic recheck instead, within its interval.
 import t, { type Test } from 'tap'
-import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/system'
+import { PlainClient, SocketIoClient, stillOpen, watching, type DashboardClient } from '@school/test-support/system'
 import { signAccessToken } from './access-tokens.js'
 import { startScaledSystem } from './scaled-system.js'
 
@@ -20,22 +20,6 @@ const schoolA = fixture.schoolA.id
 const [one, two] = system.realtimes as [(typeof system.realtimes)[0], (typeof system.realtimes)[0]]
 const ownerToken = await system.login(fixture.ownerA)
 const members = `/api/accounts/schools/${schoolA}/members`
-
-async function watching<C extends DashboardClient>(t: Test, connecting: Promise<C>): Promise<C> {
-  const client = await connecting
-  t.teardown(() => client.close())
-  await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
-  return client
-}
-
-async function stillOpen(clients: DashboardClient[], label: string): Promise<void> {
-  await Promise.all(
-    clients.map(async (client) => {
-      client.ping(label)
-      await client.inbox.waitFor((m) => m.type === 'pong' && m.data === label, `${client.kind}: still open (${label})`)
-    }),
-  )
-}
 
 t.test("DELETE of an admin closes their dashboards on both instances within a second, and nobody else's", async (t) => {
   const adminToken = await system.login(fixture.adminA)

@@ -4,7 +4,7 @@
 // user. The notice goes from the API through the connection-revocations queue to one realtime process,
 // which re-checks its connections and tells the other.
 import t, { type Test } from 'tap'
-import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/system'
+import { PlainClient, SocketIoClient, stillOpen, watching, type DashboardClient } from '@school/test-support/system'
 import { startScaledSystem } from './scaled-system.js'
 
 const system = await startScaledSystem(t, { label: 'scale_sessions', apis: 1, realtimes: 2, loadBalancer: false, env: { ACCESS_RECHECK_MS: '60000' } })
@@ -16,22 +16,6 @@ async function signIn(user: { email: string; password: string }): Promise<{ toke
   const { status, body } = await system.request('POST', '/api/auth/login', { body: { email: user.email, password: user.password, refreshTokenInBody: true } })
   if (status !== 200) throw new Error(`sign-in failed: ${status}`)
   return { token: body.token, refreshToken: body.refreshToken }
-}
-
-async function watching<C extends DashboardClient>(t: Test, connecting: Promise<C>): Promise<C> {
-  const client = await connecting
-  t.teardown(() => client.close())
-  await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
-  return client
-}
-
-async function stillOpen(clients: DashboardClient[], label: string): Promise<void> {
-  await Promise.all(
-    clients.map(async (client) => {
-      client.ping(label)
-      await client.inbox.waitFor((m) => m.type === 'pong' && m.data === label, `${client.kind}: still open (${label})`)
-    }),
-  )
 }
 
 const sessionRevoked = (client: SocketIoClient) => client.inbox.messages.find((m) => m.type === 'error' && m.data.code === 'session_revoked')

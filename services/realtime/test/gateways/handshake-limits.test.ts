@@ -7,7 +7,7 @@ import t from 'tap'
 import WebSocket from 'ws'
 import { Redis } from 'ioredis'
 import { pollUntil, TEST_REDIS_URL } from '@school/test-support'
-import { PlainClient, SocketIoClient, type HandshakeRefusal } from '@school/test-support/clients'
+import { PlainClient, SocketIoClient, type HandshakeRefusal, type RefusedHandshake } from '@school/test-support/clients'
 import { createWorld, type World } from '../helper.js'
 import { connectionLimitKeys } from '../../src/guards/connection-limits.js'
 
@@ -22,13 +22,13 @@ async function counted(key: string): Promise<number> {
 /** Resolves once `key` counts `expected` connections: a close reaches Redis a moment after the client sees it. */
 const countReaches = (key: string, expected: number, description: string) => pollUntil(() => counted(key), (count) => count === expected, description)
 
-async function plainRefusal(origin: string, schoolId: number, headers: Record<string, string>): Promise<HandshakeRefusal | null> {
+async function plainRefusal(origin: string, schoolId: number, headers: Record<string, string>): Promise<(HandshakeRefusal & Pick<RefusedHandshake, 'headers'>) | null> {
   return PlainClient.open(PlainClient.url(origin, schoolId), headers).then(
     async (client) => {
       await client.close()
       return null
     },
-    (error: { refusal?: HandshakeRefusal }) => error.refusal ?? null,
+    (error: Partial<RefusedHandshake>) => (error.refusal && error.headers ? { ...error.refusal, headers: error.headers } : null),
   )
 }
 

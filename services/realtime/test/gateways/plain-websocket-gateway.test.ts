@@ -1,6 +1,6 @@
 import t from 'tap'
 import { FIXTURE_METRICS } from '@school/test-support'
-import { PlainClient, type HandshakeRefusal } from '@school/test-support/clients'
+import { PlainClient, type HandshakeRefusal, type RefusedHandshake } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 import { refusalCases } from '../refusal-cases.js'
 
@@ -12,13 +12,13 @@ const connect = async (...args: Parameters<typeof PlainClient.connect>) => {
   world.defer(() => client.close())
   return client
 }
-const refusalOf = async (promise: Promise<unknown>): Promise<HandshakeRefusal> => {
+const refusalOf = async (promise: Promise<unknown>): Promise<HandshakeRefusal & Pick<RefusedHandshake, 'headers'>> => {
   const error = (await promise.then(
     () => null,
     (e: unknown) => e,
-  )) as { refusal?: HandshakeRefusal } | null
-  if (!error?.refusal) throw new Error(`expected an HTTP refusal, got ${String(error)}`)
-  return error.refusal
+  )) as Partial<RefusedHandshake> | null
+  if (!error?.refusal || !error.headers) throw new Error(`expected an HTTP refusal, got ${String(error)}`)
+  return { ...error.refusal, headers: error.headers }
 }
 t.test('refuses before upgrading, with an HTTP status and a JSON body', async (t) => {
   for (const c of await refusalCases(world)) {

@@ -8,7 +8,7 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { CONNECTION_REVOCATIONS_QUEUE, queuePrefix, type AnyEnvelope, type ConnectionRevocationJob } from '@school/events'
 import { TEST_REDIS_URL } from '@school/test-support'
-import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
+import { PlainClient, SocketIoClient, stillOpen, watching, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
 
 const NOTICE_S = 2
@@ -26,18 +26,6 @@ type Typed<T extends AnyEnvelope['type']> = Extract<AnyEnvelope, { type: T }>
 const isError = (code: string) => (m: AnyEnvelope) => m.type === 'error' && m.data.code === code
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-async function watching<C extends DashboardClient>(connecting: Promise<C>): Promise<C> {
-  const client = await connecting
-  world.defer(() => client.close())
-  await client.inbox.waitFor((m) => m.type === 'metrics_update', 'the snapshot')
-  return client
-}
-
-async function stillOpen(client: DashboardClient, label: string): Promise<void> {
-  client.ping(label)
-  await client.inbox.waitFor((m) => m.type === 'pong' && m.data === label, `${client.kind}: still open (${label})`)
-}
-
 for (const transport of ['websocket', 'socket.io'] as const) {
   t.test(`${transport}: told before the token expires, renewed in band, and open past the old expiry`, async (t) => {
     // A user of its own per transport: the count key's lifetime is per user.
@@ -45,7 +33,7 @@ for (const transport of ['websocket', 'socket.io'] as const) {
     const sessionId = await world.startSession(user)
     const first = world.token(user, { sessionId, ttlSeconds: NOTICE_S + 1 })
     const oldExp = JSON.parse(Buffer.from(first.split('.')[1]!, 'base64url').toString()).exp as number
-    const client = await watching<DashboardClient>(
+    const client = await watching<DashboardClient>(t, 
       transport === 'websocket' ? PlainClient.connect(applying.url, schoolA, first) : SocketIoClient.connect(applying.url, schoolA, first),
     )
     const expiring = (await client.inbox.waitFor((m) => m.type === 'token_expiring', 'token_expiring')) as Typed<'token_expiring'>
@@ -74,8 +62,8 @@ t.test('refused renewals change nothing: another user, another session, a malfor
   const sessionId = await world.startSession(fixture.adminA)
   const otherSession = await world.startSession(fixture.adminA)
   const token = world.token(fixture.adminA, { sessionId })
-  const plain = await watching(PlainClient.connect(listening.url, schoolA, token))
-  const sio = await watching(SocketIoClient.connect(listening.url, schoolA, token))
+  const plain = await watching(t, PlainClient.connect(listening.url, schoolA, token))
+  const sio = await watching(t, SocketIoClient.connect(listening.url, schoolA, token))
   const cases: Array<[string, string, string]> = [
     ["another user's token", world.token(fixture.ownerA, { sessionId }), 'token_mismatch'],
     ["another session's token", world.token(fixture.adminA, { sessionId: otherSession }), 'token_mismatch'],
@@ -105,10 +93,10 @@ t.test('a revocation notice for a session closes its connections on both instanc
   const sessionId = await world.startSession(fixture.ownerA)
   const otherSessionId = await world.startSession(fixture.ownerA)
   const token = world.token(fixture.ownerA, { sessionId })
-  const onApplying = await watching(PlainClient.connect(applying.url, schoolA, token))
-  const onListening = await watching(SocketIoClient.connect(listening.url, schoolA, token))
-  const otherSession = await watching(PlainClient.connect(listening.url, schoolA, world.token(fixture.ownerA, { sessionId: otherSessionId })))
-  const otherUser = await watching(PlainClient.connect(listening.url, schoolA, world.token(fixture.adminA)))
+  const onApplying = await watching(t, PlainClient.connect(applying.url, schoolA, token))
+  const onListening = await watching(t, SocketIoClient.connect(listening.url, schoolA, token))
+  const otherSession = await watching(t, PlainClient.connect(listening.url, schoolA, world.token(fixture.ownerA, { sessionId: otherSessionId })))
+  const otherUser = await watching(t, PlainClient.connect(listening.url, schoolA, world.token(fixture.adminA)))
 
   const started = Date.now()
   await world.prisma.session.update({ where: { id: sessionId }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
@@ -130,9 +118,9 @@ t.test('a revocation notice for a session closes its connections on both instanc
 
 t.test("a notice for every session of a user (password change) closes all that user's session connections", async (t) => {
   const [one, two] = [await world.startSession(fixture.adminA), await world.startSession(fixture.adminA)]
-  const first = await watching(SocketIoClient.connect(applying.url, schoolA, world.token(fixture.adminA, { sessionId: one })))
-  const second = await watching(PlainClient.connect(listening.url, schoolA, world.token(fixture.adminA, { sessionId: two })))
-  const owner = await watching(PlainClient.connect(listening.url, schoolA, world.token(fixture.ownerA)))
+  const first = await watching(t, SocketIoClient.connect(applying.url, schoolA, world.token(fixture.adminA, { sessionId: one })))
+  const second = await watching(t, PlainClient.connect(listening.url, schoolA, world.token(fixture.adminA, { sessionId: two })))
+  const owner = await watching(t, PlainClient.connect(listening.url, schoolA, world.token(fixture.ownerA)))
   await world.prisma.session.updateMany({ where: { userId: fixture.adminA.id, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: 'password_changed' } })
   await revocations.add('password_changed', { scope: { userId: fixture.adminA.id }, reason: 'password_changed' })
   const [reason, closed] = await Promise.all([first.disconnected(), second.closed()])
@@ -143,13 +131,13 @@ t.test("a notice for every session of a user (password change) closes all that u
 
 t.test('a renewal after the session ended closes the connection; the recheck closes one whose session was revoked without notice', async (t) => {
   const sessionId = await world.startSession(fixture.ownerB)
-  const client = await watching(PlainClient.connect(listening.url, fixture.schoolB.id, world.token(fixture.ownerB, { sessionId })))
+  const client = await watching(t, PlainClient.connect(listening.url, fixture.schoolB.id, world.token(fixture.ownerB, { sessionId })))
   await world.prisma.session.update({ where: { id: sessionId }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
   client.refresh(world.token(fixture.ownerB, { sessionId }))
   t.same(await client.closed(), { code: 4001, reason: 'session_revoked' }, 'the renewal asked the database')
 
   const quiet = await world.startSession(fixture.ownerB)
-  const unnoticed = await watching(SocketIoClient.connect(applying.url, fixture.schoolB.id, world.token(fixture.ownerB, { sessionId: quiet })))
+  const unnoticed = await watching(t, SocketIoClient.connect(applying.url, fixture.schoolB.id, world.token(fixture.ownerB, { sessionId: quiet })))
   await world.prisma.session.update({ where: { id: quiet }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
   const gone = unnoticed.disconnected()
   await applying.realtime.access.checkNow()
