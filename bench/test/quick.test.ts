@@ -47,11 +47,16 @@ t.before(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the bench first (npx turbo run build --filter=@school/bench)`)
 })
 
-t.test('fanout --quick delivers every message on all three arms and draws its chart', async (t) => {
+t.test('fanout --quick delivers every message on all four arms, Socket.IO beside bare Socket.IO, and draws its chart', async (t) => {
   const outDir = t.testdir()
   const { result, stdout } = await runQuick('fanout', outDir)
-  checkShape(t, result, 'fanout', ['realtime socket.io', 'realtime websocket', 'bare ws'], ['maxEventsPerSecond', 'deliveredPerSecond', 'p99AtMaxMs'])
+  checkShape(t, result, 'fanout', ['realtime socket.io', 'realtime websocket', 'bare ws', 'bare socket.io'], ['maxEventsPerSecond', 'deliveredPerSecond', 'p99AtMaxMs'])
   for (const arm of result.groups[0]!.arms) t.ok(arm.median.deliveredPerSecond! > 0, `${arm.name} delivered messages`)
+  t.match(
+    result.targets.find((target) => target.name === 'socket.io / bare socket.io, delivered msg/s'),
+    { comparison: '>=', target: 0.9, arms: ['20 clients / realtime socket.io', '20 clients / bare socket.io'] },
+    'Socket.IO against bare Socket.IO',
+  )
   t.match(stdout, /\| realtime websocket \|/, 'prints a markdown table')
   t.ok((await readdir(outDir)).some((file) => file.endsWith('.svg')), 'writes an SVG chart')
 })
@@ -59,7 +64,12 @@ t.test('fanout --quick delivers every message on all three arms and draws its ch
 t.test('memory --quick samples the heap and RSS of each server', async (t) => {
   const outDir = t.testdir()
   const { result } = await runQuick('memory', outDir)
-  checkShape(t, result, 'memory', ['realtime websocket', 'realtime socket.io', 'bare ws'], ['connections', 'heapBytesPerConnection', 'rssBytesPerConnection'])
+  checkShape(t, result, 'memory', ['realtime websocket', 'realtime socket.io', 'bare ws', 'bare socket.io'], ['connections', 'heapBytesPerConnection', 'rssBytesPerConnection'])
+  t.match(
+    result.targets.find((target) => target.name === 'socket.io heap/conn vs bare socket.io'),
+    { comparison: '<=', target: 1.3, arms: ['200 idle connections / realtime socket.io', '200 idle connections / bare socket.io'] },
+    'Socket.IO against bare Socket.IO',
+  )
   for (const arm of result.groups[0]!.arms) {
     t.equal(arm.median.connections, 200, `${arm.name} reached every connection`)
     const samples = (arm.runs[0]!.detail as { samples: unknown[] }).samples

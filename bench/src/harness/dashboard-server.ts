@@ -1,7 +1,7 @@
 // A fresh dashboard server for one arm: the realtime service (plain WebSocket or Socket.IO clients of school
-// A) or the bare ws baseline, pinned with the probe, and the URL its fleet connects to. The arm stops it; the
-// world does too if the run is interrupted first. Or, for a whole scenario, the pipeline (api + realtime)
-// beside the bare ws baseline, and the minimal pipeline.
+// A), the bare ws baseline or the bare Socket.IO baseline, pinned with the probe, and the URL its fleet
+// connects to. The arm stops it; the world does too if the run is interrupted first. Or, for a whole
+// scenario, the pipeline (api + realtime) beside the bare ws baseline, and the minimal pipeline.
 import { Queue } from 'bullmq'
 import { queuePrefix } from '@school/events'
 import { bareWsUrl, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
@@ -9,7 +9,7 @@ import { MINIMAL_PIPELINE_QUEUE } from '../servers/minimal-pipeline-worker.js'
 import type { BenchWorld } from './bench-world.js'
 import { benchScript, serviceScript, startPinned, type PinnedProcess } from './pinned-process.js'
 
-export type DashboardServerKind = 'realtime' | 'bare'
+export type DashboardServerKind = 'realtime' | 'bare' | 'bare socket.io'
 
 export interface DashboardServer {
   process: PinnedProcess
@@ -18,6 +18,10 @@ export interface DashboardServer {
 }
 
 export async function startDashboardServer(kind: DashboardServerKind, transport: FleetTransport, world: BenchWorld): Promise<DashboardServer> {
+  if (kind === 'bare socket.io') {
+    const bare = await startBareSocketIo(world)
+    return { process: bare, url: bare.url }
+  }
   if (kind === 'bare') {
     const bare = await startPinned('bare-ws', benchScript('servers/bare-ws-server.js'), {})
     world.defer(() => bare.stop())
@@ -43,6 +47,13 @@ export async function startPipelineAndBaseline(world: BenchWorld): Promise<Pipel
   ])
   world.defer(() => Promise.all([api.stop(), realtime.stop(), bare.stop()]))
   return { api, realtime, bare }
+}
+
+/** The bare Socket.IO server (servers/bare-socket-io-server.ts), stopped with the world; its clients connect to its origin. */
+export async function startBareSocketIo(world: BenchWorld): Promise<PinnedProcess> {
+  const bare = await startPinned('bare-socket.io', benchScript('servers/bare-socket-io-server.js'), {})
+  world.defer(() => bare.stop())
+  return bare
 }
 
 export interface MinimalPipeline {

@@ -30,12 +30,15 @@ export function studentRegistrations(world: BenchWorld, origin: string, queue: Q
   }
 }
 
-/** POST /publish to the bare ws server (servers/bare-ws-server.ts). */
-export function barePublishes(bare: PinnedProcess): EventSource {
+/**
+ * POST /publish to a bare server: the bare ws server (servers/bare-ws-server.ts), which sends to all its
+ * clients, or the bare Socket.IO server, which emits to the room of `schoolId`.
+ */
+export function barePublishes(bare: PinnedProcess, schoolId?: number): EventSource {
   const agent = keepAliveAgent(64)
   return {
     async publish(name) {
-      const response = await requestJson(agent, `${bare.url}/publish`, 'POST', { name })
+      const response = await requestJson(agent, `${bare.url}/publish`, 'POST', schoolId === undefined ? { name } : { name, schoolId })
       return response.status === 204
     },
     async settle() {},

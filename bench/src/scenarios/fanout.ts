@@ -1,13 +1,14 @@
 // Scenario 2, fanout: N dashboard clients of one school; the event rate is raised step by step until
 // delivery drops below 99.99% or p99 exceeds 100 ms. Arms: the realtime service over Socket.IO and over
-// its plain WebSocket gateway, and a bare `ws` server that serializes once and sends to each client.
+// its plain WebSocket gateway, a bare `ws` server that serializes once and sends to each client, and a bare
+// Socket.IO server (in-memory adapter, `io.to(room).emit`), so each transport has a baseline of its own kind.
 import { bareWsUrl, DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
 import { DELIVERY_FLOOR, P99_CEILING_MS, rampResult, rampUntilFailure, runStep, FULL_RAMP_RATES, FULL_RAMP_STEP_SECONDS } from '../harness/delivery-ramp.js'
 import { barePublishes, studentRegistrations, type EventSource } from '../harness/event-sources.js'
 import { GENERATOR_SATURATION } from '../harness/generator-cpu.js'
-import { startPipelineAndBaseline } from '../harness/dashboard-server.js'
+import { startBareSocketIo, startPipelineAndBaseline } from '../harness/dashboard-server.js'
 import { waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import type { Arm, BenchOptions, Scenario, ScenarioReport } from '../harness/scenario.js'
 import { writeFanoutChart } from '../charts/fanout-chart.js'
@@ -63,12 +64,12 @@ function fanoutArm(
 
 export const fanoutScenario: Scenario = {
   name: 'fanout',
-  description: 'delivered messages/s to N clients of one school: realtime (Socket.IO, plain WebSocket) vs a bare ws server',
+  description: 'delivered messages/s to N clients of one school: realtime (Socket.IO, plain WebSocket) vs a bare ws and a bare Socket.IO server',
   async run(options): Promise<ScenarioReport> {
     const p = params(options)
     const world = await createBenchWorld('fanout')
     try {
-      const { api, realtime, bare } = await startPipelineAndBaseline(world)
+      const [{ api, realtime, bare }, bareSocketIo] = await Promise.all([startPipelineAndBaseline(world), startBareSocketIo(world)])
       const events = studentRegistrations(world, api.url, world.schoolEventsQueue())
       const plainUrl = plainDashboardUrl(realtime.url, world.fixture.schoolA.id)
       const group = await runAlternating(
@@ -77,6 +78,7 @@ export const fanoutScenario: Scenario = {
           fanoutArm('realtime socket.io', 'socket.io', realtime.url, world, realtime, events, p),
           fanoutArm('realtime websocket', 'websocket', plainUrl, world, realtime, events, p),
           fanoutArm('bare ws', 'websocket', bareWsUrl(bare.url), world, bare, barePublishes(bare), p),
+          fanoutArm('bare socket.io', 'socket.io', bareSocketIo.url, world, bareSocketIo, barePublishes(bareSocketIo, world.fixture.schoolA.id), p),
         ],
         options.rounds,
       )
@@ -86,12 +88,14 @@ export const fanoutScenario: Scenario = {
         targets: [
           ratioTarget('socket.io / bare ws, delivered msg/s', group, 'realtime socket.io', 'bare ws', 'deliveredPerSecond', '>=', 0.6),
           ratioTarget('plain websocket / bare ws, delivered msg/s', group, 'realtime websocket', 'bare ws', 'deliveredPerSecond', '>=', 0.9),
+          ratioTarget('socket.io / bare socket.io, delivered msg/s', group, 'realtime socket.io', 'bare socket.io', 'deliveredPerSecond', '>=', 0.9),
         ],
         voidOnSaturation: true,
         params: { ...p, chart },
         notes: [
           'Each event is a real student registration through the API (activity_new + metrics_update); only activity_new is counted.',
           'The bare ws baseline sends the same two messages per publish; its publish is an HTTP POST to itself.',
+          'The bare Socket.IO baseline (same socket.io, in-memory adapter, no authentication) emits the same two messages to the school\'s room with io.to(room).emit on the same POST.',
           `The API, realtime and bare servers share CPU ${0}; PostgreSQL and Redis are not pinned.`,
           `The ramp of an arm also stops at the first step where the generator used more than ${GENERATOR_SATURATION * 100}% of its core; that step is void and the arm's figure (generatorBound = 1) is only a lower bound of what the server can do.`,
           `A step passes when delivery >= ${DELIVERY_FLOOR * 100}% and p99 (message occurredAt to receipt, ${p.sampledClients} sampled clients) <= ${P99_CEILING_MS} ms.`,

@@ -76,13 +76,14 @@ export const ingestScenario: Scenario = {
         [
           ingestArm('api invitations', api, {
             agent,
-            url: () => `${api.url}/api/accounts/schools/${nextSchool()}/invitations/`,
+            origin: api.url,
+            path: () => `/api/accounts/schools/${nextSchool()}/invitations/`,
             headers: { authorization: `Bearer ${world.ownerToken}` },
             body: invitation,
             expectStatus: 201,
           }, p),
-          ingestArm('raw pg + queue.add', baselines, { agent, url: () => `${baselines.url}/raw-pg/schools/${nextSchool()}/invitations`, headers: {}, body: invitation, expectStatus: 201 }, p),
-          ingestArm('bare fastify', baselines, { agent, url: `${baselines.url}/bare`, headers: {}, body: () => ({}), expectStatus: 201 }, p),
+          ingestArm('raw pg + queue.add', baselines, { agent, origin: baselines.url, path: () => `/raw-pg/schools/${nextSchool()}/invitations`, headers: {}, body: invitation, expectStatus: 201 }, p),
+          ingestArm('bare fastify', baselines, { agent, origin: baselines.url, path: '/bare', headers: {}, body: () => ({}), expectStatus: 201 }, p),
         ],
         options.rounds,
       )
@@ -96,7 +97,7 @@ export const ingestScenario: Scenario = {
         voidOnSaturation: true,
         params: { ...p },
         notes: [
-          'Load from this process (node:http keep-alive, closed loop then a fixed arrival rate); autocannon is not installed in this workspace.',
+          `Load from this process: the closed loop by autocannon (its API, ${p.connections} keep-alive connections), then a fixed arrival rate from node:http keep-alive (autocannon's rate option sends each second's quota as a burst).`,
           'The API logs at info (one line per request) as in production; the baselines do not log.',
           'serverCpu is the share of its core the server process used during the closed loop; low values mean it waits (database, locks), not computes.',
           'No realtime worker runs: jobs accumulate in the queue, as they would while the worker lags.',

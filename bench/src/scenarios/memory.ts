@@ -1,5 +1,6 @@
 // Scenario 4, memory per connection: ramps idle authenticated dashboard connections, and after every step
-// forces a full GC in the server and records its heap and RSS. Baseline: a bare `ws` server.
+// forces a full GC in the server and records its heap and RSS. Baselines: a bare `ws` server, and a bare
+// Socket.IO server (in-memory adapter, a room per school) for the Socket.IO arm.
 import { DashboardFleet, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import { createBenchWorld, type BenchWorld } from '../harness/bench-world.js'
@@ -91,7 +92,7 @@ function memoryArm(name: string, transport: FleetTransport, server: DashboardSer
 
 export const memoryScenario: Scenario = {
   name: 'memory',
-  description: 'heap and RSS per idle authenticated connection: realtime (plain WebSocket, Socket.IO) vs a bare ws server',
+  description: 'heap and RSS per idle authenticated connection: realtime (plain WebSocket, Socket.IO) vs a bare ws and a bare Socket.IO server',
   async run(options): Promise<ScenarioReport> {
     const p = params(options)
     const world = await createBenchWorld('memory')
@@ -102,6 +103,7 @@ export const memoryScenario: Scenario = {
           memoryArm('realtime websocket', 'websocket', 'realtime', world, p),
           memoryArm('realtime socket.io', 'socket.io', 'realtime', world, p),
           memoryArm('bare ws', 'websocket', 'bare', world, p),
+          memoryArm('bare socket.io', 'socket.io', 'bare socket.io', world, p),
         ],
         options.rounds,
       )
@@ -110,6 +112,7 @@ export const memoryScenario: Scenario = {
         targets: [
           ratioTarget('websocket heap/conn vs bare ws', group, 'realtime websocket', 'bare ws', 'heapBytesPerConnection', '<=', 1.5),
           ratioTarget('socket.io heap/conn vs bare ws', group, 'realtime socket.io', 'bare ws', 'heapBytesPerConnection', '<=', 1.5),
+          ratioTarget('socket.io heap/conn vs bare socket.io', group, 'realtime socket.io', 'bare socket.io', 'heapBytesPerConnection', '<=', 1.3),
           absoluteTarget('websocket RSS KB/conn', armMedian(group, 'realtime websocket', 'rssBytesPerConnection') / 1024, '<=', 12, [`${group.name} / realtime websocket`]),
           absoluteTarget('socket.io RSS KB/conn', armMedian(group, 'realtime socket.io', 'rssBytesPerConnection') / 1024, '<=', 12, [`${group.name} / realtime socket.io`]),
         ],
@@ -121,6 +124,7 @@ export const memoryScenario: Scenario = {
           'The server is sampled through a preloaded probe (node --expose-gc --import probes/process-probe.js); the services are unchanged.',
           'heapGrowthPerConnection (JSON detail): the kinds of heap node (constructor or type) whose self bytes were larger at the last step than once everyone had left, per connection, from two heap snapshots taken after the samples.',
           'The bare ws baseline accepts any upgrade without authentication and keeps only a Set of sockets.',
+          'The bare Socket.IO baseline (same socket.io, default in-memory adapter) accepts any handshake without authentication, drops the first HTTP request as Socket.IO\'s memory guidance says, and joins each socket to its school\'s room.',
           ...(p.requestedConnections
             ? [`Capped at ${p.connections} of the ${p.requestedConnections} connections asked for: the descriptor limit is ${p.descriptorLimit} and could not be raised (prlimit needs CAP_SYS_RESOURCE above the hard limit).`]
             : []),

@@ -3,16 +3,15 @@
 // of one event once and sends them to every client. A client of `/ws/schools/{id}/dashboard/` is also in
 // that school's room; with MINIMAL_PIPELINE_WORKER=1 the process runs the minimal pipeline's BullMQ worker
 // (servers/minimal-pipeline-worker.ts), which publishes each job's message to its school's room.
-import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
-import { DASHBOARD_WS_PATH, envelope, metricsWith, parseId, type SchoolMetrics } from '@school/events'
+import { DASHBOARD_WS_PATH, parseId } from '@school/events'
+import { publishRoute, StudentRegistrations, welcome } from './bare-messages.js'
 
 const clients = new Set<WebSocket>()
 const rooms = new Map<number, Set<WebSocket>>()
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
-const metrics: SchoolMetrics = metricsWith({ teachers: 1, admins: 2 })
-let seq = 0
+const registrations = new StudentRegistrations()
 
 function broadcast(frame: string, to: Iterable<WebSocket> = clients): void {
   for (const client of to) if (client.readyState === WebSocket.OPEN) client.send(frame)
@@ -31,31 +30,14 @@ function joinRoom(schoolId: number, ws: WebSocket): Set<WebSocket> {
   return room
 }
 
-const server = createServer((request, response) => {
-  if (request.method === 'POST' && request.url === '/publish') {
-    let body = ''
-    request.setEncoding('utf8')
-    request.on('data', (chunk: string) => (body += chunk))
-    request.on('end', () => {
-      // The same two messages the realtime service sends for a student registration.
-      seq++
-      metrics.students++
-      const name = body ? (JSON.parse(body) as { name?: string }).name ?? `Student ${seq}` : `Student ${seq}`
-      const eventId = randomUUID()
-      const occurredAt = new Date().toISOString()
-      const activity = envelope(
-        'activity_new',
-        { id: eventId, seq, type: 'student.registered', actor: { id: 1, name: 'Olivia Owner' }, summary: `Olivia Owner registered student ${name}`, occurredAt },
-        { eventId, seq },
-      )
-      broadcast(JSON.stringify(activity))
-      broadcast(JSON.stringify(envelope('metrics_update', metrics, { eventId, seq })))
-      response.writeHead(204).end()
-    })
-    return
-  }
-  response.writeHead(404).end()
-})
+const server = createServer(
+  publishRoute(({ name }) => {
+    // The same two messages the realtime service sends for a student registration.
+    const { activity, metrics } = registrations.next(name)
+    broadcast(JSON.stringify(activity))
+    broadcast(JSON.stringify(metrics))
+  }),
+)
 
 server.on('upgrade', (request, socket, head) => {
   const schoolId = schoolOf(request.url)
@@ -68,15 +50,7 @@ server.on('upgrade', (request, socket, head) => {
     }
     ws.on('close', leave)
     ws.on('error', leave)
-    ws.send(
-      JSON.stringify(
-        envelope('connection_established', {
-          schoolId: schoolId ?? 1,
-          transport: 'websocket',
-          user: { id: 1, email: null, name: 'Olivia Owner', role: 'school_owner' },
-        }),
-      ),
-    )
+    ws.send(JSON.stringify(welcome(schoolId, 'websocket')))
   })
 })
 
