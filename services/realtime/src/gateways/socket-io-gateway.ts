@@ -10,12 +10,15 @@ import type { RevocationReason } from '../guards/access-recheck.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
 import { REFRESH_SHAPE, refreshToken } from './client-messages.js'
 import type { ClientAddress } from '../guards/client-address.js'
+import type { SocketIoDelivery } from '../library-internals.js'
 
 export interface SocketIoGatewayOptions extends ConnectionServices {
   handshake: Handshake
   allowedOrigins: ReadonlySet<string>
   /** Where a handshake comes from, for the per-address limits. */
   clientAddress: ClientAddress
+  /** How shared broadcasts are written to sockets (pre-encoded, or through socket.emit). */
+  delivery: SocketIoDelivery
 }
 
 /** A handshake refusal as Socket.IO reports it: `connect_error` with message = code and `data`. */
@@ -39,28 +42,6 @@ function emitEnvelope(socket: DashboardSocket, message: AnyEnvelope): void {
   emit(message.type, message)
 }
 
-/** Bytes engine.io holds for the client: packets not yet flushed, plus what its WebSocket has queued. */
-function queuedBytes(socket: DashboardSocket): number {
-  const conn = socket.conn as unknown as { writeBuffer?: Array<{ data?: unknown }>; transport?: { socket?: { bufferedAmount?: number } } }
-  let bytes = conn.transport?.socket?.bufferedAmount ?? 0
-  for (const packet of conn.writeBuffer ?? []) bytes += typeof packet.data === 'string' ? packet.data.length : 0
-  return bytes
-}
-
-/** Socket.IO's engine-side writer, which its own room broadcasts use to send a packet encoded once. */
-interface EngineWriter {
-  writeToEngine?(packet: string, options: { wsPreEncodedFrame?: Buffer[] }): void
-}
-
-/** Sends a shared broadcast as its pre-encoded packet (and frame, over WebSocket), else emits it. */
-function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void {
-  const client = socket.client as unknown as EngineWriter
-  if (typeof client.writeToEngine !== 'function') return emitEnvelope(socket, prepared.message)
-  if (!socket.connected) return
-  const overWebSocket = socket.conn.transport.name === 'websocket'
-  client.writeToEngine(prepared.socketIoPacket, overWebSocket ? { wsPreEncodedFrame: prepared.socketIoFrame } : {})
-}
-
 /**
  * A Socket.IO connection. The socket joins no room: like a plain WebSocket, it receives its school's
  * broadcasts through its stream (dedupe, gap filling; streams/stream-registry.ts), not Socket.IO's direct
@@ -68,22 +49,26 @@ function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void 
  */
 class SocketIoConnection extends DashboardConnection {
   readonly transport = 'socket.io'
+  // The gateway's options, shared by its connections: no field per connection for the delivery.
+  declare protected readonly services: SocketIoGatewayOptions
 
   constructor(
     readonly socket: DashboardSocket,
     access: DashboardAccess,
-    services: ConnectionServices,
+    services: SocketIoGatewayOptions,
   ) {
     super(`sio:${socket.id}`, access, services)
   }
 
   send(message: AnyEnvelope, prepared?: PreparedMessage): void {
-    if (prepared) sendPrepared(this.socket, prepared)
-    else emitEnvelope(this.socket, message)
+    // A shared broadcast goes out as the packet (and frame) encoded once for every socket, unless the
+    // library internals that allow it are missing: then it is emitted like any other message.
+    if (prepared && this.services.delivery.writePrepared(this.socket, prepared)) return
+    emitEnvelope(this.socket, message)
   }
 
   bufferedBytes(): number {
-    return queuedBytes(this.socket)
+    return this.services.delivery.queuedBytes(this.socket)
   }
 
   drop(reason: DropReason): void {
