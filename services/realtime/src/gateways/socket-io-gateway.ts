@@ -2,19 +2,18 @@
 // the plain WebSocket gateway in a handshake middleware, the school's room, and the same envelopes.
 import { envelope, type AnyEnvelope } from '@school/events'
 import type { DashboardServer, DashboardSocket } from '../socket-io-types.js'
-import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
-import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
+import { DashboardConnection, type ConnectionServices } from './dashboard-connection.js'
+import { createAcceptStep, holdLease, type AcceptServices } from './dashboard-accept.js'
+import { bearerToken, type DashboardAccess, type HandshakeRefusal } from './handshake.js'
+import type { DropReason } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
-import { ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
 import type { RevocationReason } from '../guards/access-recheck.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
-import { REFRESH_SHAPE, refreshToken } from './client-messages.js'
+import { clientFrameOf } from './client-messages.js'
 import type { ClientAddress } from '../guards/client-address.js'
 import type { SocketIoDelivery } from '../library-internals.js'
 
-export interface SocketIoGatewayOptions extends ConnectionServices {
-  handshake: Handshake
-  allowedOrigins: ReadonlySet<string>
+export interface SocketIoGatewayOptions extends ConnectionServices, AcceptServices {
   /** Where a handshake comes from, for the per-address limits. */
   clientAddress: ClientAddress
   /** How shared broadcasts are written to sockets (pre-encoded, or through socket.emit). */
@@ -113,36 +112,24 @@ function releaseSlot(this: DashboardSocket): void {
 }
 
 export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGatewayOptions): void {
-  const { handshake, logger } = options
+  const accept = createAcceptStep('socket.io', options)
 
   io.use(async (socket, next) => {
     const { auth, headers, query } = socket.handshake
-    const token = (typeof auth.token === 'string' && auth.token !== '' ? auth.token : undefined) ?? bearerToken(headers.authorization)
-    const schoolId = auth.schoolId ?? query.schoolId
-    if (!originAllowed(headers.origin, options.allowedOrigins)) {
-      logger.info({ transport: 'socket.io', status: ORIGIN_REFUSAL.status, code: ORIGIN_REFUSAL.code, origin: headers.origin }, 'dashboard connection refused')
-      return next(new ConnectionRefusedError({ ...ORIGIN_REFUSAL }))
-    }
-    try {
-      const clientAddress = options.clientAddress(socket.request)
-      const result = await handshake({ token, schoolId, since: auth.since ?? query.since, clientAddress })
-      if (!result.accepted) {
-        const { status, code } = result.refusal
-        // Floods are refused by the thousand: their refusals are logged at debug, the others at info.
-        logger[status === 429 ? 'debug' : 'info']({ transport: 'socket.io', status, code, clientAddress }, 'dashboard connection refused')
-        return next(new ConnectionRefusedError(result.refusal))
-      }
-      // The slot is given back when the socket disconnects. A client that left during the handshake is
-      // never connected (Socket.IO checks, on the next tick, the same state read here) and never disconnects.
-      if (socket.conn.readyState !== 'open') result.lease.release()
-      socket.data.slot = result.lease
-      socket.on('disconnect', releaseSlot)
-      socket.data.access = result.access
-      next()
-    } catch (error) {
-      logger.error({ err: error }, 'socket.io handshake failed')
-      next(new ConnectionRefusedError(HANDSHAKE_FAILED))
-    }
+    const result = await accept({
+      origin: headers.origin,
+      token: (typeof auth.token === 'string' && auth.token !== '' ? auth.token : undefined) ?? bearerToken(headers.authorization),
+      schoolId: auth.schoolId ?? query.schoolId,
+      since: auth.since ?? query.since,
+      clientAddress: () => options.clientAddress(socket.request),
+    })
+    if (!result.accepted) return next(new ConnectionRefusedError(result.refusal))
+    socket.data.slot = result.lease
+    socket.data.access = result.access
+    // The slot is given back when the socket disconnects. A client that left during the handshake is
+    // never connected (Socket.IO checks, on the next tick, the same state read here) and never disconnects.
+    holdLease(socket, 'disconnect', releaseSlot, socket.conn.readyState !== 'open')
+    next()
   })
 
   io.on('connection', (socket) => {
@@ -150,18 +137,9 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     // session would otherwise stay in memory as long as the connection (Socket.IO's memory guidance).
     ;(socket.conn as unknown as { request: unknown }).request = null
     const connection = new SocketIoConnection(socket, socket.data.access, options)
-    const rateLimited = () => envelope('error', { code: 'rate_limited', message: `At most ${options.messagesPerSecond} messages per second` })
-    socket.on('ping', (data) => {
-      if (!connection.takeMessage()) return emitEnvelope(socket, rateLimited())
-      emitEnvelope(socket, envelope('pong', data ?? null))
-    })
+    socket.on('ping', (data) => connection.clientMessage(() => clientFrameOf('ping', data)))
     // In-band renewal: `refresh` with {token}; answered token_refreshed or error, like the plain WebSocket's.
-    socket.on('refresh', (data) => {
-      if (!connection.takeMessage()) return emitEnvelope(socket, rateLimited())
-      const token = refreshToken(data)
-      if (token === null) return emitEnvelope(socket, envelope('error', { code: 'invalid_message', message: REFRESH_SHAPE }))
-      void connection.renew(token)
-    })
+    socket.on('refresh', (data) => connection.clientMessage(() => clientFrameOf('refresh', data)))
     socket.on('disconnect', (reason) => connection.closed({ reason, dropReason: socket.data.dropReason }))
     connection.open({ engine: socket.conn.transport.name })
   })
