@@ -4,11 +4,11 @@
 // (`watch`). Clients can be added and removed while the fleet runs (churn).
 import WebSocket from 'ws'
 import { io, type Socket } from 'socket.io-client'
-import type { AnyEnvelope, ServerMessageType } from '@school/events'
+import type { AnyEnvelope, DashboardTransport, ServerMessageType } from '@school/events'
 import { sourceAddressFor } from './source-addresses.js'
 import { CountThreshold } from '../harness/count-threshold.js'
 
-export type FleetTransport = 'websocket' | 'socket.io'
+export type FleetTransport = DashboardTransport
 
 /** Where one client connects, and as whom. */
 export interface FleetEndpoint {

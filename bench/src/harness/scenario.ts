@@ -1,5 +1,6 @@
 // What a scenario is to the harness: a named run that measures arms (ours and baselines) in alternated
 // rounds and states the targets it checks; and the shapes of what it reports.
+import type { DashboardTransport } from '@school/events'
 
 export interface BenchOptions {
   quick: boolean
@@ -14,7 +15,7 @@ export interface BenchOptions {
   /** many-schools: dashboards per school, the owner and admins each with one (default 2). */
   perSchool?: number
   /** many-schools: the dashboards' transport (default websocket). */
-  transport?: 'websocket' | 'socket.io'
+  transport?: DashboardTransport
 }
 
 /** One measured run of one arm. */

@@ -49,11 +49,18 @@ export interface PresenceWatcher {
   connections: number
 }
 
+/**
+ * How a dashboard is connected: the plain WebSocket endpoint or Socket.IO. These strings are also the
+ * `transport` label of the realtime metrics and the `transport` field of its log lines.
+ */
+export const DASHBOARD_TRANSPORTS = ['websocket', 'socket.io'] as const
+export type DashboardTransport = (typeof DASHBOARD_TRANSPORTS)[number]
+
 export interface ServerMessages {
   connection_established: {
     schoolId: number
     user: { id: number; email: string | null; name: string; role: Role }
-    transport: 'websocket' | 'socket.io'
+    transport: DashboardTransport
   }
   metrics_update: SchoolMetrics
   activity_new: Activity

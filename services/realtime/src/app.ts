@@ -15,6 +15,7 @@ import { createHandshake } from './gateways/handshake.js'
 import { createPlainWebSocketGateway, type PlainWebSocketGateway } from './gateways/plain-websocket-gateway.js'
 import { attachSocketIoGateway } from './gateways/socket-io-gateway.js'
 import type { DashboardServer } from './socket-io-types.js'
+import { createSocketIoDelivery, type SocketIoDelivery } from './library-internals.js'
 import { connectionEstablished } from './gateways/welcome-messages.js'
 import { createStreamRegistry, type StreamRegistry } from './streams/stream-registry.js'
 import { createTokenExpiry } from './guards/token-expiry.js'
@@ -44,6 +45,8 @@ export interface Realtime {
   io: DashboardServer
   broadcaster: Broadcaster
   bridge: AdapterBridge
+  /** How broadcasts are written to Socket.IO sockets: pre-encoded while the library internals allow it. */
+  socketIoDelivery: SocketIoDelivery
   plain: PlainWebSocketGateway
   streams: StreamRegistry
   metrics: RealtimeMetrics
@@ -202,7 +205,10 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
       await redis.sub.ping()
     },
   }
-  attachSocketIoGateway(io, shared)
+  // Checked now: a library upgrade that changed a member the fast path needs is logged once, and broadcasts
+  // go out through socket.emit (library-internals.ts).
+  const socketIoDelivery = createSocketIoDelivery(logger)
+  attachSocketIoGateway(io, { ...shared, delivery: socketIoDelivery })
   const plain = createPlainWebSocketGateway(httpServer, {
     ...shared,
     socketIoPath: SOCKET_IO_PATH,
@@ -219,6 +225,7 @@ export function createRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     io,
     broadcaster,
     bridge,
+    socketIoDelivery,
     plain,
     streams,
     metrics,

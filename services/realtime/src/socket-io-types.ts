@@ -3,6 +3,7 @@ import type { Server, Socket } from 'socket.io'
 import type { Envelope, RevocationScope, ServerMessageType } from '@school/events'
 import type { DashboardAccess } from './gateways/handshake.js'
 import type { ConnectionLease } from './guards/connection-limits.js'
+import type { DropReason } from './streams/dashboard-stream.js'
 
 export type ServerToClientEvents = { [T in ServerMessageType]: (message: Envelope<T>) => void }
 export interface ClientToServerEvents {
@@ -24,7 +25,7 @@ export interface SocketData {
   /** The connection's slot under the per-user and per-address limits, given back at disconnect. */
   slot?: ConnectionLease
   /** Set when the server dropped the connection itself (a stalled client, a failed sync). */
-  dropReason?: 'slow_consumer' | 'sync_failed'
+  dropReason?: DropReason
 }
 export type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
 export type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>

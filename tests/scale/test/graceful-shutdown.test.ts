@@ -2,7 +2,7 @@
 // realtime instance tells its clients to reconnect (close 1012 / transport close); no request fails, no
 // event is lost, and the clients resume elsewhere with `since` and end with the complete ordered feed.
 import t from 'tap'
-import type { AnyEnvelope } from '@school/events'
+import type { AnyEnvelope, DashboardTransport } from '@school/events'
 import { PlainClient, SocketIoClient } from '@school/test-support/system'
 import { startScaledSystem, waitUntil } from './scaled-system.js'
 import { eventLog } from './school-actions.js'
@@ -23,7 +23,7 @@ class DurableDashboard {
   #closed = false
   #current: PlainClient | SocketIoClient | null = null
 
-  constructor(readonly transport: 'websocket' | 'socket.io') {}
+  constructor(readonly transport: DashboardTransport) {}
 
   get lastSeq(): number {
     return this.messages.filter((m) => m.type === 'activity_new').at(-1)?.seq ?? 0

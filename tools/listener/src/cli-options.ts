@@ -1,7 +1,8 @@
 // The listener's command line: which school, how to sign in, over which transport, read with node:util.
 import { parseArgs } from 'node:util'
+import type { DashboardTransport } from '@school/events'
 
-export type Transport = 'websocket' | 'socket.io'
+export type Transport = DashboardTransport
 
 export interface ListenerOptions {
   origin: string

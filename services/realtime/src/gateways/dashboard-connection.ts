@@ -6,15 +6,15 @@
 // An instance is an object with its methods on the prototype, because an instance exists for every open
 // connection: no closures or child loggers are kept per connection (see docs/BENCHMARKS.md, memory).
 import type { Logger } from 'pino'
-import { envelope, type AnyEnvelope } from '@school/events'
+import { envelope, type AnyEnvelope, type DashboardTransport } from '@school/events'
 import type { DashboardAccess } from './handshake.js'
-import type { Transport } from './welcome-messages.js'
+import type { ClientFrame } from './client-messages.js'
 import type { AccessRecheck, Revocable, RevocationReason } from '../guards/access-recheck.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
 import type { ExpiringConnection, TokenExpiry } from '../guards/token-expiry.js'
 import type { RenewalCheck } from '../guards/token-renewal.js'
 import type { SchoolPresence } from '../presence/school-presence.js'
-import type { DashboardStream, StreamSink } from '../streams/dashboard-stream.js'
+import type { DashboardStream, DropReason, StreamSink } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
 import type { StreamRegistry } from '../streams/stream-registry.js'
 
@@ -29,15 +29,13 @@ export interface ConnectionServices {
   presence: Pick<SchoolPresence, 'joined' | 'left'>
   /** Client messages allowed per second on one connection. */
   messagesPerSecond: number
-  connectionEstablished(access: DashboardAccess, transport: Transport): AnyEnvelope
+  connectionEstablished(access: DashboardAccess, transport: DashboardTransport): AnyEnvelope
   /** Resolves once this instance is subscribed to the rooms joined so far. */
   roomsSubscribed(): Promise<void>
 }
 
-export type DropReason = 'slow_consumer' | 'sync_failed'
-
 export abstract class DashboardConnection implements StreamSink, Revocable, ExpiringConnection {
-  abstract readonly transport: Transport
+  abstract readonly transport: DashboardTransport
   /** Set by open(); a connection is only ever used after it. */
   stream!: DashboardStream
   #windowStart = 0
@@ -122,6 +120,19 @@ export abstract class DashboardConnection implements StreamSink, Revocable, Expi
 
   logFields(): Record<string, unknown> {
     return { transport: this.transport, connectionId: this.id, schoolId: this.access.schoolId, userId: this.access.user.id, sessionId: this.access.sessionId }
+  }
+
+  /**
+   * A message from the client, read by `read` (only when it fits the budget: a flood costs no parsing). Past
+   * the budget it is answered rate_limited; a refresh renews the token; anything else gets its answer.
+   */
+  clientMessage(read: () => ClientFrame): void {
+    if (!this.takeMessage()) {
+      return this.send(envelope('error', { code: 'rate_limited', message: `At most ${this.services.messagesPerSecond} messages per second` }))
+    }
+    const frame = read()
+    if (frame.kind === 'refresh') void this.renew(frame.token)
+    else this.send(frame.message)
   }
 
   /** One fixed one-second window of client messages: does one more fit? */

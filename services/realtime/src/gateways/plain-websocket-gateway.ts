@@ -4,23 +4,22 @@
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
-import { CLIENT_MESSAGE_TYPES, DASHBOARD_WS_PATH, envelope, type AnyEnvelope, type ClientErrorCode } from '@school/events'
-import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
-import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
-import { ORIGIN_REFUSAL, originAllowed, TOKEN_EXPIRED } from '../guards/connection-guards.js'
+import { CLIENT_MESSAGE_TYPES, DASHBOARD_WS_PATH, envelope, type AnyEnvelope, type ClientErrorCode, type ClientMessageType } from '@school/events'
+import { DashboardConnection, type ConnectionServices } from './dashboard-connection.js'
+import { createAcceptStep, holdLease, type AcceptServices } from './dashboard-accept.js'
+import { bearerToken, type DashboardAccess } from './handshake.js'
+import { TOKEN_EXPIRED } from '../guards/connection-guards.js'
 import { ACCESS_REVOKED, type RevocationReason } from '../guards/access-recheck.js'
-import { REFRESH_SHAPE, refreshToken } from './client-messages.js'
+import { clientFrameOf, type ClientFrame } from './client-messages.js'
 import type { ClientAddress } from '../guards/client-address.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
+import type { DropReason } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
 
-export interface PlainWebSocketGatewayOptions extends ConnectionServices {
-  handshake: Handshake
+export interface PlainWebSocketGatewayOptions extends ConnectionServices, AcceptServices {
   /** Upgrades under this path belong to Socket.IO's engine; this gateway leaves them alone. */
   socketIoPath: string
   maxPayloadBytes: number
-  /** Browser origins allowed to connect (requests without Origin are not browsers). */
-  allowedOrigins: ReadonlySet<string>
   /** Where a request comes from, for the per-address limits. */
   clientAddress: ClientAddress
   /** Ping interval of the heartbeat; a peer that has not answered the previous ping is dropped. */
@@ -157,8 +156,7 @@ function clientError(code: ClientErrorCode, message: string): AnyEnvelope {
   return envelope('error', { code, message })
 }
 
-/** What a client frame asks for: an answer to send at once, or an in-band renewal with this token. */
-export type ClientFrame = { kind: 'answer'; message: AnyEnvelope } | { kind: 'refresh'; token: string }
+export type { ClientFrame }
 
 /** Reads one client frame: a ping gets a pong, a refresh renews the token, anything else an `error`; the connection stays open. */
 export function readClientFrame(data: RawData, isBinary: boolean): ClientFrame {
@@ -177,15 +175,12 @@ export function readClientFrame(data: RawData, isBinary: boolean): ClientFrame {
   if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(message.type)) {
     return answer(clientError('unknown_type', `Unknown message type "${message.type.slice(0, 64)}"; supported: ${CLIENT_MESSAGE_TYPES.join(', ')}`))
   }
-  if (message.type === 'refresh') {
-    const token = refreshToken(message.data)
-    return token === null ? answer(clientError('invalid_message', REFRESH_SHAPE)) : { kind: 'refresh', token }
-  }
-  return answer(envelope('pong', message.data ?? null))
+  return clientFrameOf(message.type as ClientMessageType, message.data)
 }
 
 export function createPlainWebSocketGateway(httpServer: HttpServer, options: PlainWebSocketGatewayOptions): PlainWebSocketGateway {
-  const { handshake, logger } = options
+  const { logger } = options
+  const accept = createAcceptStep('websocket', options)
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes })
   const connections = new Map<WebSocket, PlainConnection>()
   let closing = false
@@ -197,11 +192,6 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     slots.delete(this)
     slot.release()
   }
-  // Floods are refused by the thousand: their refusals are logged at debug, the others at info.
-  const logRefusal = (refusal: HandshakeRefusal, context: object) => {
-    const level = refusal.status === 429 ? 'debug' : 'info'
-    logger[level]({ transport: 'websocket', status: refusal.status, code: refusal.code, ...context }, 'dashboard connection refused')
-  }
   // Pseudo ids need only be unique on this instance (presence prefixes them with the instance id).
   let nextId = 0
 
@@ -211,14 +201,7 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     if (connection) connection.alive = true
   }
   function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-    const connection = connections.get(this)
-    if (!connection) return
-    if (!connection.takeMessage()) {
-      return connection.send(clientError('rate_limited', `At most ${options.messagesPerSecond} messages per second`))
-    }
-    const frame = readClientFrame(data, isBinary)
-    if (frame.kind === 'refresh') void connection.renew(frame.token)
-    else connection.send(frame.message)
+    connections.get(this)?.clientMessage(() => readClientFrame(data, isBinary))
   }
   function onError(this: WebSocket, error: Error): void {
     logger.debug({ ...connections.get(this)?.logFields(), err: error }, 'websocket error')
@@ -245,31 +228,22 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     const url = new URL(req.url ?? '/', 'http://localhost')
     const match = DASHBOARD_WS_PATH.exec(url.pathname)
     if (!match) return refuseUpgrade(socket, 404, { code: 'not_found', message: `No WebSocket endpoint at ${url.pathname}` })
-    if (!originAllowed(req.headers.origin, options.allowedOrigins)) {
-      const { status, code, message } = ORIGIN_REFUSAL
-      logger.info({ transport: 'websocket', status, code, origin: req.headers.origin }, 'dashboard connection refused')
-      return refuseUpgrade(socket, status, { code, message })
-    }
-    const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined
-    const clientAddress = options.clientAddress(req)
-    let result
-    try {
-      result = await handshake({ token, schoolId: match[1], since: url.searchParams.get('since') ?? undefined, clientAddress })
-    } catch (error) {
-      logger.error({ err: error }, 'websocket handshake failed')
-      const { code, message } = HANDSHAKE_FAILED
-      return refuseUpgrade(socket, HANDSHAKE_FAILED.status, { code, message })
-    }
+    const result = await accept({
+      origin: req.headers.origin,
+      token: bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined,
+      schoolId: match[1],
+      since: url.searchParams.get('since') ?? undefined,
+      clientAddress: () => options.clientAddress(req),
+      logFields: { path: url.pathname },
+    })
     if (!result.accepted) {
       const { status, code, message, retryAfterSeconds } = result.refusal
-      logRefusal(result.refusal, { path: url.pathname, clientAddress })
       return refuseUpgrade(socket, status, { code, message }, retryAfterSeconds)
     }
     // The slot is given back when the TCP connection ends, whichever way: refused below, an upgrade that
     // fails, a close by either side, a terminate.
     slots.set(socket, result.lease)
-    socket.on('close', releaseSlot)
-    if (socket.destroyed) releaseSlot.call(socket)
+    holdLease(socket, 'close', releaseSlot, socket.destroyed)
     if (closing) return refuseUpgrade(socket, 503, { code: 'service_unavailable', message: 'The service is restarting; reconnect shortly' })
     const { access, lease } = result
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -2,20 +2,22 @@
 // the plain WebSocket gateway in a handshake middleware, the school's room, and the same envelopes.
 import { envelope, type AnyEnvelope } from '@school/events'
 import type { DashboardServer, DashboardSocket } from '../socket-io-types.js'
-import { DashboardConnection, type ConnectionServices, type DropReason } from './dashboard-connection.js'
-import { bearerToken, HANDSHAKE_FAILED, type DashboardAccess, type Handshake, type HandshakeRefusal } from './handshake.js'
+import { DashboardConnection, type ConnectionServices } from './dashboard-connection.js'
+import { createAcceptStep, holdLease, type AcceptServices } from './dashboard-accept.js'
+import { bearerToken, type DashboardAccess, type HandshakeRefusal } from './handshake.js'
+import type { DropReason } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
-import { ORIGIN_REFUSAL, originAllowed } from '../guards/connection-guards.js'
 import type { RevocationReason } from '../guards/access-recheck.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
-import { REFRESH_SHAPE, refreshToken } from './client-messages.js'
+import { clientFrameOf } from './client-messages.js'
 import type { ClientAddress } from '../guards/client-address.js'
+import type { SocketIoDelivery } from '../library-internals.js'
 
-export interface SocketIoGatewayOptions extends ConnectionServices {
-  handshake: Handshake
-  allowedOrigins: ReadonlySet<string>
+export interface SocketIoGatewayOptions extends ConnectionServices, AcceptServices {
   /** Where a handshake comes from, for the per-address limits. */
   clientAddress: ClientAddress
+  /** How shared broadcasts are written to sockets (pre-encoded, or through socket.emit). */
+  delivery: SocketIoDelivery
 }
 
 /** A handshake refusal as Socket.IO reports it: `connect_error` with message = code and `data`. */
@@ -39,28 +41,6 @@ function emitEnvelope(socket: DashboardSocket, message: AnyEnvelope): void {
   emit(message.type, message)
 }
 
-/** Bytes engine.io holds for the client: packets not yet flushed, plus what its WebSocket has queued. */
-function queuedBytes(socket: DashboardSocket): number {
-  const conn = socket.conn as unknown as { writeBuffer?: Array<{ data?: unknown }>; transport?: { socket?: { bufferedAmount?: number } } }
-  let bytes = conn.transport?.socket?.bufferedAmount ?? 0
-  for (const packet of conn.writeBuffer ?? []) bytes += typeof packet.data === 'string' ? packet.data.length : 0
-  return bytes
-}
-
-/** Socket.IO's engine-side writer, which its own room broadcasts use to send a packet encoded once. */
-interface EngineWriter {
-  writeToEngine?(packet: string, options: { wsPreEncodedFrame?: Buffer[] }): void
-}
-
-/** Sends a shared broadcast as its pre-encoded packet (and frame, over WebSocket), else emits it. */
-function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void {
-  const client = socket.client as unknown as EngineWriter
-  if (typeof client.writeToEngine !== 'function') return emitEnvelope(socket, prepared.message)
-  if (!socket.connected) return
-  const overWebSocket = socket.conn.transport.name === 'websocket'
-  client.writeToEngine(prepared.socketIoPacket, overWebSocket ? { wsPreEncodedFrame: prepared.socketIoFrame } : {})
-}
-
 /**
  * A Socket.IO connection. The socket joins no room: like a plain WebSocket, it receives its school's
  * broadcasts through its stream (dedupe, gap filling; streams/stream-registry.ts), not Socket.IO's direct
@@ -68,22 +48,26 @@ function sendPrepared(socket: DashboardSocket, prepared: PreparedMessage): void 
  */
 class SocketIoConnection extends DashboardConnection {
   readonly transport = 'socket.io'
+  // The gateway's options, shared by its connections: no field per connection for the delivery.
+  declare protected readonly services: SocketIoGatewayOptions
 
   constructor(
     readonly socket: DashboardSocket,
     access: DashboardAccess,
-    services: ConnectionServices,
+    services: SocketIoGatewayOptions,
   ) {
     super(`sio:${socket.id}`, access, services)
   }
 
   send(message: AnyEnvelope, prepared?: PreparedMessage): void {
-    if (prepared) sendPrepared(this.socket, prepared)
-    else emitEnvelope(this.socket, message)
+    // A shared broadcast goes out as the packet (and frame) encoded once for every socket, unless the
+    // library internals that allow it are missing: then it is emitted like any other message.
+    if (prepared && this.services.delivery.writePrepared(this.socket, prepared)) return
+    emitEnvelope(this.socket, message)
   }
 
   bufferedBytes(): number {
-    return queuedBytes(this.socket)
+    return this.services.delivery.queuedBytes(this.socket)
   }
 
   drop(reason: DropReason): void {
@@ -128,36 +112,24 @@ function releaseSlot(this: DashboardSocket): void {
 }
 
 export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGatewayOptions): void {
-  const { handshake, logger } = options
+  const accept = createAcceptStep('socket.io', options)
 
   io.use(async (socket, next) => {
     const { auth, headers, query } = socket.handshake
-    const token = (typeof auth.token === 'string' && auth.token !== '' ? auth.token : undefined) ?? bearerToken(headers.authorization)
-    const schoolId = auth.schoolId ?? query.schoolId
-    if (!originAllowed(headers.origin, options.allowedOrigins)) {
-      logger.info({ transport: 'socket.io', status: ORIGIN_REFUSAL.status, code: ORIGIN_REFUSAL.code, origin: headers.origin }, 'dashboard connection refused')
-      return next(new ConnectionRefusedError({ ...ORIGIN_REFUSAL }))
-    }
-    try {
-      const clientAddress = options.clientAddress(socket.request)
-      const result = await handshake({ token, schoolId, since: auth.since ?? query.since, clientAddress })
-      if (!result.accepted) {
-        const { status, code } = result.refusal
-        // Floods are refused by the thousand: their refusals are logged at debug, the others at info.
-        logger[status === 429 ? 'debug' : 'info']({ transport: 'socket.io', status, code, clientAddress }, 'dashboard connection refused')
-        return next(new ConnectionRefusedError(result.refusal))
-      }
-      // The slot is given back when the socket disconnects. A client that left during the handshake is
-      // never connected (Socket.IO checks, on the next tick, the same state read here) and never disconnects.
-      if (socket.conn.readyState !== 'open') result.lease.release()
-      socket.data.slot = result.lease
-      socket.on('disconnect', releaseSlot)
-      socket.data.access = result.access
-      next()
-    } catch (error) {
-      logger.error({ err: error }, 'socket.io handshake failed')
-      next(new ConnectionRefusedError(HANDSHAKE_FAILED))
-    }
+    const result = await accept({
+      origin: headers.origin,
+      token: (typeof auth.token === 'string' && auth.token !== '' ? auth.token : undefined) ?? bearerToken(headers.authorization),
+      schoolId: auth.schoolId ?? query.schoolId,
+      since: auth.since ?? query.since,
+      clientAddress: () => options.clientAddress(socket.request),
+    })
+    if (!result.accepted) return next(new ConnectionRefusedError(result.refusal))
+    socket.data.slot = result.lease
+    socket.data.access = result.access
+    // The slot is given back when the socket disconnects. A client that left during the handshake is
+    // never connected (Socket.IO checks, on the next tick, the same state read here) and never disconnects.
+    holdLease(socket, 'disconnect', releaseSlot, socket.conn.readyState !== 'open')
+    next()
   })
 
   io.on('connection', (socket) => {
@@ -165,18 +137,9 @@ export function attachSocketIoGateway(io: DashboardServer, options: SocketIoGate
     // session would otherwise stay in memory as long as the connection (Socket.IO's memory guidance).
     ;(socket.conn as unknown as { request: unknown }).request = null
     const connection = new SocketIoConnection(socket, socket.data.access, options)
-    const rateLimited = () => envelope('error', { code: 'rate_limited', message: `At most ${options.messagesPerSecond} messages per second` })
-    socket.on('ping', (data) => {
-      if (!connection.takeMessage()) return emitEnvelope(socket, rateLimited())
-      emitEnvelope(socket, envelope('pong', data ?? null))
-    })
+    socket.on('ping', (data) => connection.clientMessage(() => clientFrameOf('ping', data)))
     // In-band renewal: `refresh` with {token}; answered token_refreshed or error, like the plain WebSocket's.
-    socket.on('refresh', (data) => {
-      if (!connection.takeMessage()) return emitEnvelope(socket, rateLimited())
-      const token = refreshToken(data)
-      if (token === null) return emitEnvelope(socket, envelope('error', { code: 'invalid_message', message: REFRESH_SHAPE }))
-      void connection.renew(token)
-    })
+    socket.on('refresh', (data) => connection.clientMessage(() => clientFrameOf('refresh', data)))
     socket.on('disconnect', (reason) => connection.closed({ reason, dropReason: socket.data.dropReason }))
     connection.open({ engine: socket.conn.transport.name })
   })

@@ -2,6 +2,7 @@
 // broadcast and delivered by type, dropped clients, and the event pipeline (applied events, lag from commit
 // to emit, job failures and retries, dead letters, queue depth). Collected into one registry per process.
 import { Counter, Gauge, Histogram } from 'prom-client'
+import type { DashboardTransport } from '@school/events'
 import { createEventStageHistogram, createServiceRegistry, type DependencyChecks, type ServiceRegistry } from '@school/observability'
 
 export interface RealtimeMetrics extends ServiceRegistry {
@@ -26,7 +27,7 @@ export interface RealtimeMetrics extends ServiceRegistry {
 
 export interface RealtimeGauges {
   /** Open dashboard connections per transport on this instance. */
-  connections(): Record<'websocket' | 'socket.io', number>
+  connections(): Record<DashboardTransport, number>
   /** Schools with at least one connection on this instance. */
   schools(): number
   /** Jobs of the school-events queue by state. */

@@ -16,6 +16,9 @@ export interface StreamSource {
   lastEventSeq(schoolId: number): Promise<number>
 }
 
+/** Why a stream gives up on its connection: it cannot keep up, or it cannot be synced. */
+export type DropReason = 'slow_consumer' | 'sync_failed'
+
 /** The connection a stream writes to, whatever its transport. */
 export interface StreamSink {
   /** `prepared` is the broadcast's shared serialization, when the message came from one. */
@@ -23,7 +26,7 @@ export interface StreamSink {
   /** Bytes accepted by send() but not yet handed to the network. */
   bufferedBytes(): number
   /** Drops a connection that cannot keep up (or cannot be synced), telling it why where possible. */
-  drop(reason: 'slow_consumer' | 'sync_failed'): void
+  drop(reason: DropReason): void
   /** Who the connection is, for log lines about its stream. */
   logFields(): Record<string, unknown>
 }
@@ -40,7 +43,7 @@ export interface StreamOptions {
   /** Called for each message handed to the connection (for metrics). */
   onSent?(message: AnyEnvelope): void
   /** Called when the stream drops its connection (for metrics). */
-  onDropped?(reason: 'slow_consumer' | 'sync_failed', sink: StreamSink): void
+  onDropped?(reason: DropReason, sink: StreamSink): void
 }
 
 const EVENT_MESSAGE_TYPES = new Set(['activity_new', 'invitation_status_update'])
@@ -201,7 +204,7 @@ export class DashboardStream {
     this.options.onSent?.(message)
   }
 
-  #drop(reason: 'slow_consumer' | 'sync_failed'): void {
+  #drop(reason: DropReason): void {
     if (this.#state === 'closed') return
     this.close()
     this.options.onDropped?.(reason, this.sink)
