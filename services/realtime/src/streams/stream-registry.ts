@@ -11,15 +11,14 @@ import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import { eventsSince, projectionsChangedSince, readProjection } from '@school/dashboard'
+import type { DashboardTransport } from '@school/events'
 import { DashboardStream, type StreamOptions, type StreamSink, type StreamSource } from './dashboard-stream.js'
 import type { PlainMember, PlainMembership } from '../gateways/adapter-bridge.js'
 import type { PreparedMessage } from './prepared-message.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
 
-type StreamTransport = 'websocket' | 'socket.io'
-
 export interface StreamRegistry {
-  open(schoolId: number, sink: StreamSink, transport: StreamTransport): DashboardStream
+  open(schoolId: number, sink: StreamSink, transport: DashboardTransport): DashboardStream
   remove(stream: DashboardStream): void
   readonly size: number
   /** Schools with at least one stream here. */
@@ -104,7 +103,7 @@ export function createStreamRegistry(deps: {
   }, config.RECONCILE_INTERVAL_MS)
   timer.unref()
 
-  const optionsFor = (transport: StreamTransport): StreamOptions => {
+  const optionsFor = (transport: DashboardTransport): StreamOptions => {
     // One labelled child per message type: inc() on a child skips hashing the labels, which adds up when
     // one broadcast is counted once per connection.
     const delivered = new Map<string, { inc(): void }>()
@@ -128,7 +127,7 @@ export function createStreamRegistry(deps: {
     }
   }
   // One options object per transport, shared by its streams.
-  const optionsOf: Record<StreamTransport, StreamOptions> = { websocket: optionsFor('websocket'), 'socket.io': optionsFor('socket.io') }
+  const optionsOf: Record<DashboardTransport, StreamOptions> = { websocket: optionsFor('websocket'), 'socket.io': optionsFor('socket.io') }
 
   return {
     open(schoolId, sink, transport) {
