@@ -126,12 +126,15 @@ export class SocketIoClient implements DashboardClient {
   readonly kind: string
   /** Events whose name differs from the envelope's type (none are expected). */
   readonly mismatched: Array<{ event: string; message: unknown }> = []
+  /** Why it disconnected, once it has (it never reconnects by itself). */
+  #disconnectReason: string | undefined
 
   private constructor(
     readonly socket: Socket,
     transport: string,
   ) {
     this.kind = `socket.io/${transport}`
+    socket.on('disconnect', (reason) => (this.#disconnectReason = reason))
     socket.onAny((event: string, message: AnyEnvelope) => {
       if (message?.type !== event) this.mismatched.push({ event, message })
       this.inbox.push(message)
@@ -207,8 +210,12 @@ export class SocketIoClient implements DashboardClient {
     return new Promise((resolve) => this.socket.once('disconnect', () => resolve()))
   }
 
-  /** Resolves with the reason of the next disconnect ('io server disconnect' when the server ended it). */
+  /**
+   * Resolves with the reason it disconnected ('io server disconnect' when the server ended it): at once if it
+   * already has, so that a disconnect that beat the caller (an answer and a close racing) is not missed.
+   */
   disconnected(): Promise<string> {
+    if (this.socket.disconnected && this.#disconnectReason !== undefined) return Promise.resolve(this.#disconnectReason)
     return new Promise((resolve) => this.socket.once('disconnect', (reason) => resolve(reason)))
   }
 
