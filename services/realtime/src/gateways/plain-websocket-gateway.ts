@@ -156,8 +156,6 @@ function clientError(code: ClientErrorCode, message: string): AnyEnvelope {
   return envelope('error', { code, message })
 }
 
-export type { ClientFrame }
-
 /** Reads one client frame: a ping gets a pong, a refresh renews the token, anything else an `error`; the connection stays open. */
 export function readClientFrame(data: RawData, isBinary: boolean): ClientFrame {
   const answer = (message: AnyEnvelope): ClientFrame => ({ kind: 'answer', message })

@@ -117,10 +117,7 @@ export function createAccessRecheck(deps: {
 
   const checkNow = async (): Promise<void> => {
     const all: Revocable[] = []
-    for (const entry of byUser.values()) {
-      if (entry instanceof Set) all.push(...entry)
-      else all.push(entry)
-    }
+    for (const entry of byUser.values()) all.push(...listOf(entry))
     await check(all, 'recheck')
   }
 
