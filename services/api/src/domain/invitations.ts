@@ -220,11 +220,9 @@ async function expireAndRefuse(
   found: Invitation,
 ): Promise<Refused<'school_not_found' | 'invitation_expired' | 'invitation_not_pending'>> {
   const outcome = await changeSchool(deps, context, found.schoolId, async (tx, events): Promise<Outcome<void, NotAnswerable['refused']>> => {
-    const invitation = await tx.invitation.findUniqueOrThrow({ where: { id: found.id } })
-    const answerable = answerability(invitation, new Date())
-    if (typeof answerable === 'object') return answerable
-    if (answerable === 'pending') throw new Error(`invitation ${invitation.id} un-lapsed while being expired`)
-    await expire(tx, events, invitation)
+    const current = await answerableInChange(tx, events, found.id)
+    if (!current.ok) return current
+    if (current.value !== null) throw new Error(`invitation ${found.id} un-lapsed while being expired`)
     return done(undefined)
   })
   return outcome.ok ? refuse('invitation_expired') : outcome
