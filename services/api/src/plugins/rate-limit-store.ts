@@ -18,15 +18,17 @@ if hits == 1 then
 end
 return {hits, redis.call('PTTL', KEYS[1])}`
 
+type LimitRedis = Redis & { sdRateLimitHit(key: string, windowMs: number): Promise<[number, number]> }
+
 /** A store class for the plugin's `store` option, counting in `redis` under `namespace` + limiter key. */
 export function namedRedisLimitStore(redis: Redis, namespace: string): FastifyRateLimitStoreCtor {
+  // Sent once, then run by its hash (EVALSHA), as the service's other scripts are.
+  redis.defineCommand('sdRateLimitHit', { numberOfKeys: 1, lua: HIT })
+  const scripts = redis as LimitRedis
   return class NamedRedisLimitStore implements FastifyRateLimitStore {
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
-      redis.eval(HIT, 1, `${namespace}${key}`, timeWindow).then(
-        (result) => {
-          const [current, ttl] = result as [number, number]
-          callback(null, { current, ttl })
-        },
+      scripts.sdRateLimitHit(`${namespace}${key}`, timeWindow).then(
+        ([current, ttl]) => callback(null, { current, ttl }),
         (error: Error) => callback(error),
       )
     }
