@@ -21,6 +21,9 @@ const shared = {
     pattern: '^postgres(ql)?://',
     default: DEFAULT_DATABASE_URL,
   }),
+  // Distinct queries each process runs as named prepared statements (parsed and planned once per
+  // connection); 0 for a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+  DATABASE_PREPARED_STATEMENTS: Type.Integer({ minimum: 0, maximum: 10_000, default: 200 }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
   // Namespaces every Redis key and channel of this deployment (BullMQ queues, Socket.IO adapter).
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'sd' }),
