@@ -101,7 +101,7 @@ t.test('finds, in one statement, the watchers that lost owner or admin access or
     [
       { ...pair(one!, admin!), sessionId: ended!.id, reason: 'session' },
       { ...pair(one!, demoted!), sessionId: ended!.id, reason: 'session' },
-    ],
+    ].sort(order),
     "a revoked session ends its watchers (and another user's session id is not theirs); a live one keeps them",
   )
 })
