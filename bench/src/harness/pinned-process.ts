@@ -146,8 +146,9 @@ export function cpuShare(before: ProbeSample, after: ProbeSample, wallMs: number
 /**
  * Waits (up to 10 s) until every server is mostly idle (under 20% of a core over 250 ms), e.g. done with
  * the handshakes or closes of a fleet, so that one arm's tail does not land in the next measurement.
+ * Resolves false if they were still busy when it gave up.
  */
-export async function waitForQuiet(...servers: PinnedProcess[]): Promise<void> {
+export async function waitForQuiet(...servers: PinnedProcess[]): Promise<boolean> {
   const deadline = performance.now() + 10_000
   let previous = await Promise.all(servers.map((server) => server.probe()))
   while (performance.now() < deadline) {
@@ -155,8 +156,9 @@ export async function waitForQuiet(...servers: PinnedProcess[]): Promise<void> {
     const samples = await Promise.all(servers.map((server) => server.probe()))
     const busiest = Math.max(...samples.map((sample, index) => cpuShare(previous[index]!, sample, 250)))
     previous = samples
-    if (busiest < 0.2) return
+    if (busiest < 0.2) return true
   }
+  return false
 }
 
 export function benchScript(relative: string): string {
