@@ -12,7 +12,7 @@ import { renderFanoutSvg } from './charts/fanout-chart.js'
 import { renderIdleCostSvg } from './charts/idle-cost-chart.js'
 import { closeOpenWorlds } from './harness/bench-world.js'
 import { pinGenerator } from './harness/pinning.js'
-import { CPU_PROFILE_DIR_ENV } from './harness/pinned-process.js'
+import { CPU_PROFILE_DIR_ENV, serverSettingsFromEnv } from './harness/pinned-process.js'
 import { profileTable, summarizeProfileFile } from './profiles/cpu-profile-summary.js'
 import { currentLoad, machineInfo, markdownTable, voidReasons, writeResult, type ScenarioResult } from './harness/result-file.js'
 import type { BenchOptions, Scenario } from './harness/scenario.js'
@@ -61,7 +61,7 @@ async function runScenario(scenario: Scenario, options: BenchOptions): Promise<S
     mode: quick ? 'quick' : 'full',
     rounds,
     date,
-    command: `node ${process.argv.slice(1).join(' ')}`,
+    command: [...Object.entries(serverSettingsFromEnv()).map(([name, value]) => `${name}=${value}`), 'node', ...process.argv.slice(1)].join(' '),
     machine: machineInfo(),
     load: { before: loadBefore, after: currentLoad() },
     pinning,

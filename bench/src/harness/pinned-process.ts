@@ -63,11 +63,28 @@ function profileFlags(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${Date.now()}.cpuprofile`]
 }
 
+/**
+ * Service settings a run may take from the bench's own environment, for an A/B of one setting (e.g.
+ * `DATABASE_PREPARED_STATEMENTS=0 npm run bench -- ingest`): passed to every server it starts, and written in
+ * front of the result's command.
+ */
+export const SERVER_SETTINGS_FROM_ENV = ['DATABASE_PREPARED_STATEMENTS'] as const
+
+/** Those of SERVER_SETTINGS_FROM_ENV that are set in `env`. */
+export function serverSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const name of SERVER_SETTINGS_FROM_ENV) {
+    const value = env[name]
+    if (value !== undefined) settings[name] = value
+  }
+  return settings
+}
+
 export async function startPinned(name: string, script: string, env: Record<string, string>): Promise<PinnedProcess> {
   const argv = onServerCore([process.execPath, '--expose-gc', ...profileFlags(name), '--import', PROBE, script])
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...serverSettingsFromEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })
   // A run that crashes must not leave servers behind on the machine.

@@ -1,0 +1,10 @@
+import t from 'tap'
+import { SERVER_SETTINGS_FROM_ENV, serverSettingsFromEnv } from '../src/harness/pinned-process.js'
+
+t.test('passes only the listed service settings that are set, as they are', async (t) => {
+  t.ok(SERVER_SETTINGS_FROM_ENV.includes('DATABASE_PREPARED_STATEMENTS'))
+  t.strictSame(serverSettingsFromEnv({ DATABASE_PREPARED_STATEMENTS: '0', DATABASE_URL: 'postgresql://elsewhere/x', PATH: '/bin' }), {
+    DATABASE_PREPARED_STATEMENTS: '0',
+  })
+  t.strictSame(serverSettingsFromEnv({}), {}, 'nothing set: the services keep their defaults')
+})
