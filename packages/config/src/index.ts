@@ -12,6 +12,7 @@ export {
   realtimeConfigSchema,
   DEV_JWT_SECRET,
   DEFAULT_DATABASE_URL,
+  DEFAULT_DATABASE_PREPARED_STATEMENTS,
   DEFAULT_REDIS_URL,
   type ApiConfig,
   type RealtimeConfig,

@@ -5,6 +5,8 @@ import { Type, type Static } from 'typebox'
 /** Local PostgreSQL and Redis; the password is ignored where the server trusts local connections. */
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres:postgres@127.0.0.1:5432/school_dashboard'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+/** Distinct queries a process prepares once per connection (DATABASE_PREPARED_STATEMENTS), unless told otherwise. */
+export const DEFAULT_DATABASE_PREPARED_STATEMENTS = 200
 
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef'
 
@@ -23,7 +25,7 @@ const shared = {
   }),
   // Distinct queries each process runs as named prepared statements (parsed and planned once per
   // connection); 0 for a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
-  DATABASE_PREPARED_STATEMENTS: Type.Integer({ minimum: 0, maximum: 10_000, default: 200 }),
+  DATABASE_PREPARED_STATEMENTS: Type.Integer({ minimum: 0, maximum: 10_000, default: DEFAULT_DATABASE_PREPARED_STATEMENTS }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
   // Namespaces every Redis key and channel of this deployment (BullMQ queues, Socket.IO adapter).
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'sd' }),

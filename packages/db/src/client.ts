@@ -1,7 +1,8 @@
 // Builds a Prisma client on the pg driver adapter (Prisma 7: no native query engine).
 import { PrismaPg } from '@prisma/adapter-pg'
+import { DEFAULT_DATABASE_PREPARED_STATEMENTS } from '@school/config'
 import { PrismaClient } from './generated/prisma/client.js'
-import { createStatementNamer, DEFAULT_NAMED_STATEMENTS } from './statement-names.js'
+import { createStatementNamer } from './statement-names.js'
 
 export type { PrismaClient }
 
@@ -10,15 +11,15 @@ export interface PrismaClientOptions {
   maxConnections?: number
   /**
    * Distinct queries run as named prepared statements (parsed and planned once per connection); later
-   * ones run unnamed. 0 names none.
+   * ones run unnamed. 0 prepares none. The services pass DATABASE_PREPARED_STATEMENTS, whose default this is.
    */
-  namedStatements?: number
+  preparedStatements?: number
 }
 
 export function createPrismaClient(databaseUrl: string, options: PrismaClientOptions = {}): PrismaClient {
   const adapter = new PrismaPg(
     { connectionString: databaseUrl, max: options.maxConnections ?? 10 },
-    { statementNameGenerator: createStatementNamer(options.namedStatements ?? DEFAULT_NAMED_STATEMENTS) },
+    { statementNameGenerator: createStatementNamer(options.preparedStatements ?? DEFAULT_DATABASE_PREPARED_STATEMENTS) },
   )
   return new PrismaClient({ adapter })
 }

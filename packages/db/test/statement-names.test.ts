@@ -22,11 +22,11 @@ async function preparedOnItsConnection(prisma: ReturnType<typeof createPrismaCli
 }
 
 t.test("a client's queries are prepared once per connection, up to its limit", async (t) => {
-  const setup = createPrismaClient(database.url, { maxConnections: 1, namedStatements: 0 })
+  const setup = createPrismaClient(database.url, { maxConnections: 1, preparedStatements: 0 })
   const school = await setup.school.create({ data: { name: 'Prepared School' } })
   await setup.$disconnect()
 
-  const prisma = createPrismaClient(database.url, { maxConnections: 1, namedStatements: 2 })
+  const prisma = createPrismaClient(database.url, { maxConnections: 1, preparedStatements: 2 })
   t.teardown(() => prisma.$disconnect())
   for (let i = 0; i < 3; i++) {
     const found = await prisma.school.findUnique({ where: { id: school.id } })
@@ -41,8 +41,8 @@ t.test("a client's queries are prepared once per connection, up to its limit", a
   t.strictSame(await preparedOnItsConnection(prisma), prepared, 'unnamed: nothing more is kept on the connection')
 })
 
-t.test('namedStatements 0 prepares nothing', async (t) => {
-  const prisma = createPrismaClient(database.url, { maxConnections: 1, namedStatements: 0 })
+t.test('preparedStatements 0 prepares nothing', async (t) => {
+  const prisma = createPrismaClient(database.url, { maxConnections: 1, preparedStatements: 0 })
   t.teardown(() => prisma.$disconnect())
   await prisma.school.count()
   t.equal((await preparedOnItsConnection(prisma)).size, 0)

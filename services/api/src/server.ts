@@ -24,7 +24,7 @@ function readConfig(): ApiConfig {
 }
 
 const config = readConfig()
-const prisma = createPrismaClient(config.DATABASE_URL, { namedStatements: config.DATABASE_PREPARED_STATEMENTS })
+const prisma = createPrismaClient(config.DATABASE_URL, { preparedStatements: config.DATABASE_PREPARED_STATEMENTS })
 // A producer fails fast: with Redis down, `add` throws at once instead of waiting for a reconnect
 // (BullMQ's "failing fast when Redis is down" pattern), and the event waits in the outbox instead.
 const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, {

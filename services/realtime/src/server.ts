@@ -30,7 +30,7 @@ function readConfig(): RealtimeConfig {
 async function main(): Promise<void> {
   const config = readConfig()
   const logger = createLogger(config)
-  const prisma = createPrismaClient(config.DATABASE_URL, { namedStatements: config.DATABASE_PREPARED_STATEMENTS })
+  const prisma = createPrismaClient(config.DATABASE_URL, { preparedStatements: config.DATABASE_PREPARED_STATEMENTS })
   const redis = createRealtimeRedis(config.REDIS_URL, logger)
   const metrics = createRealtimeMetrics(realtimeDependencies(prisma, redis))
   let stopping = false

@@ -64,7 +64,7 @@ async function main(command: string | undefined): Promise<number> {
     return 2
   }
   const config = loadConfig(realtimeConfigSchema)
-  const prisma = createPrismaClient(config.DATABASE_URL, { namedStatements: config.DATABASE_PREPARED_STATEMENTS })
+  const prisma = createPrismaClient(config.DATABASE_URL, { preparedStatements: config.DATABASE_PREPARED_STATEMENTS })
   const queue = new Queue<SchoolEventJob>(SCHOOL_EVENTS_QUEUE, { connection: { url: config.REDIS_URL }, prefix: queuePrefix(config.REDIS_PREFIX) })
   try {
     switch (command) {
