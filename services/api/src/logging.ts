@@ -1,7 +1,7 @@
 // The API's pino options: JSON lines, pretty only on a terminal, and never a token, password or
 // invitation secret in a log line.
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { pino } from 'pino'
+import { stdoutLogOutput } from '@school/observability'
 
 /** Where log lines go instead of stdout; anything with pino's `write(line)` works. */
 export interface LogDestination {
@@ -55,9 +55,9 @@ export function loggerOptions(level: string, destination?: LogDestination): NonN
     ? { stream: destination }
     : process.stdout.isTTY
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : // Asynchronous: lines written while a write is in flight go out together, one system call for
-        // many lines under load; pino flushes what is left when the process exits.
-        { stream: pino.destination({ dest: 1, sync: false }) }
+      : // Batched: a line per request must not cost a write each on the request path; what waits is
+        // written when the process exits.
+        { stream: stdoutLogOutput() }
   return {
     level,
     // Labels every line, so the run command's merged output says which process wrote it.

@@ -1,6 +1,7 @@
 // The service's pino logger: JSON lines for machines, pretty output only when a person is watching.
 import { pino, type Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
+import { stdoutLogOutput } from '@school/observability'
 
 export type { Logger }
 
@@ -13,7 +14,7 @@ export function createLogger(config: Pick<RealtimeConfig, 'LOG_LEVEL'>, options:
     redact: { paths: ['token', '*.token', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
   }
   if (pretty) return pino({ ...settings, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } })
-  // Buffered writes to stdout: a line per emitted event must not cost a write syscall each on the event
-  // path (pino flushes what is buffered when the process exits).
-  return pino(settings, pino.destination({ dest: 1, sync: false }))
+  // Batched writes to stdout: a line per emitted event must not cost a write each on the event path;
+  // what waits is written when the process exits.
+  return pino(settings, stdoutLogOutput())
 }

@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   const address = httpServer.address()
   const port = typeof address === 'object' && address ? address.port : config.PORT
   logger.info({ instanceId: realtime.lease.instanceId }, `realtime listening on http://${config.HOST}:${port}`)
+  // Whoever waits for this line (a supervisor, the tests) need not wait for the log batch.
+  logger.flush()
 
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return
