@@ -4,7 +4,10 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 
 export interface RealtimeRedis {
-  /** Adapter publisher: fails fast, a broadcast that cannot be published is logged, not queued forever. */
+  /**
+   * Adapter publisher (also limits, presence and the instance lease): fails fast, a broadcast that cannot
+   * be published is logged, not queued forever.
+   */
   pub: Redis
   /** Adapter subscriber: sharded pub/sub (SSUBSCRIBE) per room this instance has members in. */
   sub: Redis
@@ -15,13 +18,15 @@ export interface RealtimeRedis {
 }
 
 export function createRealtimeRedis(url: string, logger: Logger, label = 'realtime'): RealtimeRedis {
-  const connect = (role: string, options: { maxRetriesPerRequest: number | null }) => {
+  const connect = (role: string, options: { maxRetriesPerRequest: number | null; enableAutoPipelining?: boolean }) => {
     const client = new Redis(url, { connectionName: `${label}:${role}`, ...options })
     // Without a listener ioredis prints "Unhandled error event"; it reconnects on its own.
     client.on('error', (error: Error) => logger.warn({ err: error, redis: role }, 'redis connection error'))
     return client
   }
-  const pub = connect('adapter-pub', { maxRetriesPerRequest: 2 })
+  // Auto-pipelined: the commands issued in one turn of the event loop go out in one write (an event's
+  // messages are published together, one SPUBLISH each).
+  const pub = connect('adapter-pub', { maxRetriesPerRequest: 2, enableAutoPipelining: true })
   const sub = connect('adapter-sub', { maxRetriesPerRequest: 2 })
   const worker = connect('worker', { maxRetriesPerRequest: null })
   return {
