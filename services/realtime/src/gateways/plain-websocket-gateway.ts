@@ -15,6 +15,7 @@ import type { ClientAddress } from '../guards/client-address.js'
 import type { ConnectionLease } from '../guards/connection-limits.js'
 import type { DropReason } from '../streams/dashboard-stream.js'
 import type { PreparedMessage } from '../streams/prepared-message.js'
+import { createTurnCorking, type TurnCorking } from '../streams/turn-corking.js'
 
 export interface PlainWebSocketGatewayOptions extends ConnectionServices, AcceptServices {
   /** Upgrades under this path belong to Socket.IO's engine; this gateway leaves them alone. */
@@ -54,6 +55,9 @@ class PlainConnection extends DashboardConnection {
 
   constructor(
     readonly ws: WebSocket,
+    /** The upgraded TCP socket `ws` writes to. */
+    private readonly socket: Duplex,
+    private readonly corking: TurnCorking,
     id: string,
     access: DashboardAccess,
     services: ConnectionServices,
@@ -64,6 +68,8 @@ class PlainConnection extends DashboardConnection {
 
   send(message: AnyEnvelope, prepared?: PreparedMessage): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
+    // The messages sent to this connection in this turn (an event's) leave in one write.
+    this.corking.hold(this.socket)
     // A shared broadcast goes out as the same bytes to every connection (a text frame either way).
     if (prepared) this.ws.send(prepared.text, { binary: false })
     else this.ws.send(JSON.stringify(message))
@@ -246,12 +252,13 @@ export function createPlainWebSocketGateway(httpServer: HttpServer, options: Pla
     const { access, lease } = result
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onSocketError)
-      onConnection(ws, access, lease)
+      onConnection(ws, socket, access, lease)
     })
   }
 
-  function onConnection(ws: WebSocket, access: DashboardAccess, lease: ConnectionLease): void {
-    const connection = new PlainConnection(ws, `ws:${nextId++}`, access, options, lease)
+  const corking = createTurnCorking()
+  function onConnection(ws: WebSocket, socket: Duplex, access: DashboardAccess, lease: ConnectionLease): void {
+    const connection = new PlainConnection(ws, socket, corking, `ws:${nextId++}`, access, options, lease)
     connections.set(ws, connection)
     ws.on('pong', onPong)
     ws.on('message', onMessage)
