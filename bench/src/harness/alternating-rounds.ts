@@ -3,10 +3,19 @@
 import type { Arm, ArmResult, ArmRun, GroupResult, TargetCheck } from './scenario.js'
 import { median } from './statistics.js'
 
-export async function runAlternating(name: string, arms: Arm[], rounds: number): Promise<GroupResult> {
+export interface AlternatingOptions {
+  /**
+   * Each round starts with the next arm (A/B/C, B/C/A, C/A/B...), so that what the first measured window
+   * of a group meets (a cold cache, the previous group's backlog) does not always fall on the same arm.
+   */
+  rotate?: boolean
+}
+
+export async function runAlternating(name: string, arms: Arm[], rounds: number, options: AlternatingOptions = {}): Promise<GroupResult> {
   const runs = new Map<string, ArmRun[]>(arms.map((arm) => [arm.name, []]))
   for (let round = 0; round < rounds; round++) {
-    for (const arm of arms) {
+    const shift = options.rotate ? round % arms.length : 0
+    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
       process.stderr.write(`[bench] ${name}: round ${round + 1}/${rounds}, arm ${arm.name}\n`)
       const run = await arm.measure(round)
       runs.get(arm.name)!.push(run)

@@ -139,6 +139,7 @@ export async function runSpreadCells(systems: SpreadSystems, schools: SeededScho
         spreadCellName(p, rate),
         plans.map((plan) => spreadArm(plan, context, rate, p)),
         rounds,
+        { rotate: true },
       ),
     )
   }
