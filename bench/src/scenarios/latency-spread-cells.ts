@@ -8,6 +8,7 @@ import type { Queue } from 'bullmq'
 import { DashboardFleet, plainDashboardUrl, type FleetTransport } from '../clients/dashboard-fleet.js'
 import { absoluteTarget, armMedian, ratioTarget, runAlternating } from '../harness/alternating-rounds.js'
 import type { MinimalPipeline } from '../harness/dashboard-server.js'
+import { machineBusyCores } from '../harness/machine-cpu.js'
 import { waitForQuiet, type PinnedProcess } from '../harness/pinned-process.js'
 import { waitForQueueDrained } from '../harness/queue-drain.js'
 import type { Arm, ArmRun, GroupResult, TargetCheck } from '../harness/scenario.js'
@@ -59,6 +60,9 @@ interface SpreadArmPlan {
   stages?: { api: PinnedProcess; realtime: PinnedProcess }
 }
 
+/** Busy cores of the whole machine before a window above which a line says so (the bench's own wait loop is a few percent). */
+const MACHINE_BUSY_NOTE = 0.5
+
 function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p: SpreadParams): Arm {
   const servers = Object.values(plan.target.servers)
   /** Resolves whether the servers fell quiet (false: still busy when the wait gave up). */
@@ -80,6 +84,11 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
         await measureSpreadLoad(context, plan.target, invitations.observe, rate, p.warmupSeconds)
         const quietBefore = await settle()
         if (!quietBefore) process.stderr.write(`[bench]   ${plan.name}: the servers were still busy when the window began\n`)
+        // The rest of the machine too (PostgreSQL's autovacuum, a checkpoint): recorded, not waited for.
+        const machineBusyBefore = await machineBusyCores()
+        if (machineBusyBefore > MACHINE_BUSY_NOTE) {
+          process.stderr.write(`[bench]   ${plan.name}: the machine was using ${machineBusyBefore.toFixed(2)} cores when the window began\n`)
+        }
         const scrape = plan.stages ? () => scrapeServices(plan.stages!) : async () => undefined
         const before: ServiceScrape | undefined = await scrape()
         const window = await measureSpreadLoad(context, plan.target, invitations.observe, rate, p.seconds)
@@ -106,7 +115,7 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
             ...(stages ? stageMetrics(stages) : {}),
           },
           generatorCpu: window.generatorCpu,
-          detail: { ...detail, dashboards: fleet.size, closedByServer: fleet.closedByServer, quietBefore, ...(stages ? { stages } : {}) },
+          detail: { ...detail, dashboards: fleet.size, closedByServer: fleet.closedByServer, quietBefore, machineBusyBefore, ...(stages ? { stages } : {}) },
         }
       } finally {
         await fleet.close()
@@ -175,7 +184,7 @@ export function spreadBreakdown(groups: readonly GroupResult[]): string {
 
 export function spreadNotes(p: SpreadParams): string[] {
   return [
-    `Spread cells: ${p.schools} seeded schools x ${p.perSchool} dashboards (the owner's and ${p.perSchool - 1} admin's, one connection each), invitations POSTed as each school's owner at ${p.rates.join(' and ')}/s, round robin over the schools, for ${p.seconds} s after a ${p.warmupSeconds} s warm-up at the same rate. Latency = receipt of the invitation_status_update by a dashboard of the school - start of its POST, every dashboard and every invitation (everyDashboardP99Ms: per invitation, until the last dashboard had it); deliveryRatio = timed deliveries / (accepted POSTs x ${p.perSchool}) within ${p.deliveryTimeoutMs} ms of the last answer. Before each window the queue is drained and the servers are given up to 10 s to fall under 20% of a core; quietBefore (JSON detail) is false, and a line says so, when they had not. The api and realtime services are the one-school cells' (the world's configuration: raised connection limits and invitation quota, nothing on the event path), the dashboards a fresh fleet per arm and round.`,
+    `Spread cells: ${p.schools} seeded schools x ${p.perSchool} dashboards (the owner's and ${p.perSchool - 1} admin's, one connection each), invitations POSTed as each school's owner at ${p.rates.join(' and ')}/s, round robin over the schools, for ${p.seconds} s after a ${p.warmupSeconds} s warm-up at the same rate. Latency = receipt of the invitation_status_update by a dashboard of the school - start of its POST, every dashboard and every invitation (everyDashboardP99Ms: per invitation, until the last dashboard had it); deliveryRatio = timed deliveries / (accepted POSTs x ${p.perSchool}) within ${p.deliveryTimeoutMs} ms of the last answer. Before each window the queue is drained and the servers are given up to 10 s to fall under 20% of a core; quietBefore (JSON detail) is false, and a line says so, when they had not; machineBusyBefore (JSON detail) is how many cores the whole machine was using just before the window (PostgreSQL and Redis included), and a line says so above ${MACHINE_BUSY_NOTE}. The api and realtime services are the one-school cells' (the world's configuration: raised connection limits and invitation quota, nothing on the event path), the dashboards a fresh fleet per arm and round.`,
     `${MINIMAL_ARM}: two processes on the server core, as the pipeline's api and realtime: the ingest baselines' POST /api/accounts/schools/{id}/invitations/ (no auth or domain rules: one INSERT of the invitation and its event row, then queue.add of a job carrying the message), and the bare ws server running a BullMQ worker (concurrency 50, the realtime's default) in the same process as its dashboards (/ws/schools/{id}/dashboard/, one room per school), as the realtime service runs its worker beside its gateways; each job's invitation_status_update is sent to its school's room. It sends only that message (the pipeline also sends activity_new and a coalesced metrics_update).`,
     'Where the time goes: the api\'s and realtime\'s /metrics scraped before and after each measured window (after the queue drained); each stage\'s p50 and p99 from the bucket deltas, interpolated within a bucket as histogram_quantile() does (so no finer than the buckets: 0.5 ms at the low end for the stages, 5 ms for the api request, 1 ms for the lag); a p99 in the +Inf bucket reads as the highest finite bound. The client split uses the envelope\'s ts (the realtime process\'s wall clock at emission, to the ms: same machine clock), so POST start -> emission reads up to 1 ms short and emission -> receipt up to 1 ms long.',
   ]
