@@ -1,8 +1,8 @@
 // Where a service's JSON log lines go when no one watches them: stdout, in batches. Both services log a
-// line per event or request; written one at a time, each line cost a write handed to libuv's thread pool
-// and its completion, about 60 us of CPU per line on the benchmark machine (docs/BENCHMARKS.md), on the
-// same core as the event path. Lines are gathered for a moment and handed to pino's destination in one
-// piece; it writes them asynchronously as before.
+// line per event or request; written one at a time, each line was a write handed to libuv's thread pool
+// and its completion, about 60 us of CPU per line more than batched on the benchmark machine
+// (docs/BENCHMARKS.md), on the same core as the event path. Lines are gathered for a moment and handed to
+// pino's destination in one piece; it writes them asynchronously as before.
 //
 // Why not pino.destination's own `minLength` with `periodicFlush`: its timer runs for the life of the
 // process and writes even when nothing is buffered. Here a timer exists only while a line waits.
@@ -10,7 +10,7 @@ import { pino, type DestinationStream } from 'pino'
 
 /** Longest a line waits before it is written. */
 export const LOG_BATCH_DELAY_MS = 100
-/** A batch this large is written at once, whatever its age. */
+/** A batch this large (in characters) is written at once, whatever its age. */
 export const LOG_BATCH_BYTES = 16_384
 
 export interface BatchedLogOutput extends DestinationStream {
