@@ -2,7 +2,7 @@
 // output keeps no timer.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +15,10 @@ const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 
 function tempFile(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'log-output-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return join(dir, 'out.log')
+  // Created here: the destination opens it asynchronously (appending), and the test reads it before that.
+  const file = join(dir, 'out.log')
+  writeFileSync(file, '')
+  return file
 }
 
 /** Resolves once `file` holds `count` lines. */
