@@ -138,6 +138,8 @@ t.test('when a realtime instance is killed, its clients reconnect through the ba
   const survivors = clients.filter((c) => !lostClients.includes(c))
   const reconnected = []
   for (const { schoolId, kind } of lostClients) reconnected.push(await connect(schoolId, kind))
+  // The instances log each opening in their next log batch: wait for the lines, not a fixed time.
+  await waitUntil(() => sum(opened()) - sum(before) >= lostClients.length, `${lostClients.length} reconnections logged by the instances`)
   const after = opened()
   t.equal(after[0], before[0], 'nothing more reached the killed instance')
   t.equal(sum(after) - sum(before), lostClients.length, 'every reconnection was opened on a surviving instance')
