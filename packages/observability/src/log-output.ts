@@ -40,8 +40,10 @@ class BatchedLines implements BatchedLogOutput {
   write(line: string): void {
     this.#pending += line
     if (this.#pending.length >= this.maxBytes) this.#handOver()
-    // Not unref'd: a process whose work is done stays for the last lines (pino ends its destination
-    // when the event loop empties, and a line still here then would be lost).
+    // One timer per output, only while lines wait: at most 1000 / delayMs expiries a second however many
+    // schools or connections are logging, none when nothing is. Not unref'd: a process whose work is done
+    // stays for the last lines (pino ends its destination when the event loop empties, and a line still
+    // here then would be lost).
     else this.#timer ??= setTimeout(() => this.#handOver(), this.delayMs)
   }
 

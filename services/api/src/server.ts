@@ -3,9 +3,9 @@
 import type { AddressInfo } from 'node:net'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
 import { apiConfigSchema, ConfigError, loadConfig, type ApiConfig } from '@school/config'
 import { createPrismaClient } from '@school/db'
-import { stdoutLogOutput } from '@school/observability'
 import { CONNECTION_REVOCATIONS_QUEUE, queuePrefix, SCHOOL_EVENTS_QUEUE, type ConnectionRevocationJob, type SchoolEventJob } from '@school/events'
 import { buildApp } from './app.js'
 
@@ -82,8 +82,10 @@ try {
   const { port } = app.server.address() as AddressInfo
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
   app.log.info(`api listening on http://${host}:${port}`)
-  // Whoever waits for this line (a supervisor, the tests) need not wait for the log batch.
-  stdoutLogOutput().flush()
+  // Whoever waits for this line (a supervisor, the tests) need not wait for the log batch. Fastify's
+  // logger is pino's (its type leaves out flush); the realtime service does the same with its own.
+  const log = app.log as unknown as Pick<Logger, 'flush'>
+  log.flush()
 } catch (error) {
   app.log.error({ err: error }, 'api failed to start')
   await app.close().catch(() => {})
