@@ -32,6 +32,7 @@ function ingestArm(name: string, server: PinnedProcess, target: LoadTarget, p: I
       const closed = await closedLoop(target, p.connections, p.seconds)
       const after = await server.probe()
       const open = await fixedRate(target, p.fixedRatePerSecond, p.seconds)
+      const afterOpen = await server.probe()
       return {
         metrics: {
           requestsPerSecond: closed.requestsPerSecond,
@@ -43,6 +44,9 @@ function ingestArm(name: string, server: PinnedProcess, target: LoadTarget, p: I
           errors: closed.errors + open.errors,
           fixedRateP50Ms: open.p50Ms,
           fixedRateP99Ms: open.p99Ms,
+          // At a steady rate below capacity requests rarely overlap, so nothing is shared between them
+          // (batched statements, pipelined writes): the cost per request at moderate load.
+          fixedRateServerCpuMsPerRequest: (afterOpen.cpuUs - after.cpuUs) / 1000 / Math.max(1, open.requests - open.errors),
         },
         generatorCpu: Math.max(closed.generatorCpu, open.generatorCpu),
         detail: { closed, open },

@@ -1,8 +1,8 @@
 // Puts committed events on the school-events queue and marks them enqueued. A failure here never undoes
 // the request: the row keeps enqueued_at NULL and the outbox relay enqueues it later (same job id, so a
 // late duplicate is a no-op). The request waits for the queue, not for the mark: the mark only keeps the
-// relay from enqueueing the event again, which would be harmless, so it is written after the answer (many
-// requests' marks in one statement, enqueue-marks.ts).
+// relay from enqueueing the event again, which would be harmless, so it is written after the answer (the
+// marks of up to 100 ms in one statement, enqueue-marks.ts).
 import type { Queue } from 'bullmq'
 import { schoolEventJob, type PrismaClient } from '@school/db'
 import type { SchoolEventJob } from '@school/events'
@@ -13,7 +13,10 @@ import type { AppendedEvent } from './school-log.js'
 
 export interface EventPublisher {
   publish(events: readonly AppendedEvent[], log: DomainLog): Promise<void>
-  /** Resolves once the marks of the events published so far have been written or have failed (shutdown, tests). */
+  /**
+   * Sends the marks still waiting for their batch and resolves once those of the events published so far
+   * have been written or have failed (shutdown, tests).
+   */
   settled(): Promise<void>
 }
 
@@ -48,6 +51,7 @@ export function createEventPublisher({ queue, prisma, timeoutMs, metrics }: Even
   const enqueue = metrics.eventStage.labels({ stage: 'enqueue' })
   return {
     async settled() {
+      marks.sendNow()
       await Promise.all(pendingMarks)
     },
     async publish(events, log) {
