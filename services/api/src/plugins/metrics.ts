@@ -51,7 +51,7 @@ export function createApiMetrics({ prisma, queue }: { prisma: PrismaClient; queu
   })
   new Gauge({
     name: 'outbox_pending_events',
-    help: 'Committed events not yet on the queue (the outbox relay enqueues them).',
+    help: 'Committed events not marked enqueued: those the outbox relay will enqueue, and queued ones whose mark waits (at most 100 ms).',
     registers: [registry],
     async collect() {
       this.set(await prisma.domainEvent.count({ where: { enqueuedAt: null } }))
