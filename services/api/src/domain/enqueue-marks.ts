@@ -44,20 +44,16 @@ export function createEnqueueMarks(prisma: PrismaClient, options: EnqueueMarksOp
   let waiting: Waiting | null = null
   // The waiting batch's timer: one per process, armed only while marks wait, so at most 1000 / delayMs
   // expiries a second however many schools and requests there are, and none when nothing is marked.
+  // A waiting batch without a timer is due (its delay ended, it filled, or sendNow asked for it while an
+  // UPDATE was in flight): it goes out as soon as that UPDATE ends.
   let timer: NodeJS.Timeout | undefined
   let inFlight = false
-  /** The waiting batch became due while an UPDATE was in flight: it goes out when that one ends. */
-  let due = false
   let flushes = 0
 
   const send = (): void => {
     clearTimeout(timer)
     timer = undefined
-    if (!waiting) return
-    if (inFlight) {
-      due = true
-      return
-    }
+    if (!waiting || inFlight) return
     const batch = waiting
     waiting = null
     inFlight = true
@@ -66,10 +62,7 @@ export function createEnqueueMarks(prisma: PrismaClient, options: EnqueueMarksOp
       .then(() => batch.resolve(), batch.reject)
       .finally(() => {
         inFlight = false
-        if (due) {
-          due = false
-          send()
-        }
+        if (waiting && timer === undefined) send()
       })
   }
 
