@@ -121,6 +121,13 @@ t.test('latency --quick times every delivery of every POST: one school beside ba
       t.equal(detail.duplicates, 0, 'none twice')
       const { p50Ms, p95Ms, p99Ms, maxMs } = arm.median
       t.ok(p50Ms! <= p95Ms! && p95Ms! <= p99Ms! && p99Ms! <= maxMs!, 'p50 <= p95 <= p99 <= max')
+      // Both servers of every arm were sampled over the window: their loops ran and their collections counted.
+      for (const side of ['post', 'delivery']) {
+        const late = [arm.median[`${side}LoopP99Ms`]!, arm.median[`${side}LoopMaxMs`]!]
+        t.ok(late.every((ms) => ms >= 0) && late[0]! <= late[1]!, `${group.name} / ${arm.name}: ${side} server's loop sampled, p99 <= max (${late.join(' / ')})`)
+        const gc = [arm.median[`${side}GcMs`]!, arm.median[`${side}GcMaxMs`]!]
+        t.ok(gc.every((ms) => ms >= 0) && gc[1]! <= gc[0]!, `${group.name} / ${arm.name}: ${side} server's GC, longest <= total (${gc.join(' / ')})`)
+      }
       if (arm.name === 'minimal pipeline') {
         t.notOk(detail.stages, 'the minimal pipeline has the client-side split only')
         continue
@@ -138,6 +145,8 @@ t.test('latency --quick times every delivery of every POST: one school beside ba
   t.match(stdout, /\*\*Where the time goes\*\*/, 'prints the stage breakdown')
   t.match(stdout, /\| realtime socket\.io \| [\d.]+ \/ [\d.]+ \|/, 'with p50 / p99 per stage')
   t.match(stdout, /the largest p99 of the steps is /, 'and says which stage holds the tail')
+  t.match(stdout, /\*\*Pauses in the servers over the window\*\*/, 'prints the servers\' pauses')
+  t.match(stdout, /\| minimal pipeline \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \|/, 'for both servers of every arm')
 })
 
 t.test('churn --quick samples the heap through the soak and counts connection objects with a heap snapshot', async (t) => {

@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { reapOnExit } from '@school/test-support'
+import type { Pauses } from '../probes/pause-monitor.js'
 import { onServerCore } from './pinning.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -18,6 +19,8 @@ export interface ProbeSample {
   heapUsed: number
   rss: number
   cpuUs: number
+  /** Event-loop delay and GC pauses since the previous probe of this process. */
+  pauses: Pauses
 }
 
 export interface HeapCensus {
@@ -132,8 +135,8 @@ export async function startPinned(name: string, script: string, env: Record<stri
     child,
     logs,
     async probe({ gc = false } = {}) {
-      const { heapUsed, rss, cpuUs } = await ask<ProbeSample>('bench:probe', { gc })
-      return { heapUsed, rss, cpuUs }
+      const { heapUsed, rss, cpuUs, pauses } = await ask<ProbeSample>('bench:probe', { gc })
+      return { heapUsed, rss, cpuUs, pauses }
     },
     async census(names) {
       const { counts, bytes, ms } = await ask<HeapCensus>('bench:census', { names })

@@ -2,6 +2,7 @@
 // owner or admin, school by school) and windows of invitations POSTed at a fixed rate, round robin over the
 // schools, each timed to every dashboard of its school. Shared by many-schools and latency's spread cells.
 import type { FleetOptions, FleetTransport } from '../clients/dashboard-fleet.js'
+import type { Pauses } from '../probes/pause-monitor.js'
 import { signAccessToken } from './access-token.js'
 import { startCpuWindow } from './generator-cpu.js'
 import { InvitationDeliveries } from './invitation-deliveries.js'
@@ -65,7 +66,10 @@ export function spreadFleetOptions(
 export interface SpreadTarget {
   /** Origin answering `POST /api/accounts/schools/{id}/invitations/` (the api, or a baseline with the same route). */
   origin: string
-  /** Servers whose CPU share over the window is reported, as `<key>Cpu` in the detail. */
+  /**
+   * Servers whose CPU share and pauses over the window are reported, as `<key>Cpu`, `<key>LoopP99Ms`, ... in
+   * the detail.
+   */
   servers: Record<string, PinnedProcess>
 }
 
@@ -80,6 +84,16 @@ export interface LoadWindow {
   emissionToReceipt: { p50Ms: number; p99Ms: number }
   detail: Record<string, unknown>
   generatorCpu: number
+}
+
+/** A server's pauses over a window as `<key>LoopP99Ms`, `<key>LoopMaxMs`, `<key>GcMs`, `<key>GcMaxMs`. */
+function pauseEntries(key: string, pauses: Pauses): Array<[string, number]> {
+  return [
+    [`${key}LoopP99Ms`, pauses.loopP99Ms],
+    [`${key}LoopMaxMs`, pauses.loopMaxMs],
+    [`${key}GcMs`, pauses.gcMs],
+    [`${key}GcMaxMs`, pauses.gcMaxMs],
+  ]
 }
 
 /** Sends `rate` invitations/s for `seconds`, round robin over the schools, and times their updates. */
@@ -160,6 +174,7 @@ export async function measureSpreadLoad(
         ...split,
         postP99Ms: percentile(postMs, 99),
         ...Object.fromEntries(servers.map(([key], i) => [`${key}Cpu`, cpuShare(serversBefore[i]!, serversAfter[i]!, window.wallMs)])),
+        ...Object.fromEntries(servers.flatMap(([key], i) => pauseEntries(key, serversAfter[i]!.pauses))),
       },
     }
   } finally {

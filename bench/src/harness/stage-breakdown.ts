@@ -77,7 +77,8 @@ export function stageMetrics(figures: Record<string, StageFigures>): Record<stri
   return Object.fromEntries(Object.entries(figures).flatMap(([key, { p50Ms, p99Ms }]) => [[`${key}P50Ms`, p50Ms], [`${key}P99Ms`, p99Ms]]))
 }
 
-function ms(value: number | undefined): string {
+/** A figure of a table in ms, one decimal; '-' when there is none. */
+export function ms(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(1)
 }
 

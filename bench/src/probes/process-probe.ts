@@ -1,8 +1,9 @@
 // Preloaded (`node --expose-gc --import`) into every server the bench starts: answers IPC requests for the
-// process's memory (after a full GC) and CPU time, for a census of its heap objects by constructor name
+// process's memory (after a full GC), CPU time and pauses since the previous request (pause-monitor.ts), for a census of its heap objects by constructor name
 // (a heap snapshot), and to start and stop a CPU profile of a window, without changing the server's own code.
 import process from 'node:process'
 import { takeHeapCensus } from './heap-census.js'
+import { startPauseMonitor } from './pause-monitor.js'
 import { startWindowProfile, stopWindowProfile } from './window-profile.js'
 
 interface ProbeRequest {
@@ -26,6 +27,7 @@ interface ProfileRequest {
 
 if (process.send) {
   process.channel?.unref()
+  const pauses = startPauseMonitor()
   process.on('message', (message: ProbeRequest | CensusRequest | ProfileRequest) => {
     if (message?.type === 'bench:profile') {
       const done = message.stopInto === undefined ? startWindowProfile() : stopWindowProfile(message.stopInto)
@@ -44,6 +46,8 @@ if (process.send) {
       return
     }
     if (message?.type !== 'bench:probe') return
+    // Read before a forced GC: that GC's pauses fall into the next reading.
+    const since = pauses.take()
     const collect = (globalThis as { gc?: () => void }).gc
     if (message.gc && collect) {
       // Twice: the first pass can leave objects whose finalizers free more on the second.
@@ -52,6 +56,6 @@ if (process.send) {
     }
     const memory = process.memoryUsage()
     const cpu = process.cpuUsage()
-    process.send?.({ type: 'bench:probe', id: message.id, heapUsed: memory.heapUsed, rss: memory.rss, cpuUs: cpu.user + cpu.system })
+    process.send?.({ type: 'bench:probe', id: message.id, heapUsed: memory.heapUsed, rss: memory.rss, cpuUs: cpu.user + cpu.system, pauses: since })
   })
 }

@@ -14,7 +14,7 @@ import { waitForQueueDrained } from '../harness/queue-drain.js'
 import type { Arm, ArmRun, GroupResult, TargetCheck } from '../harness/scenario.js'
 import type { SeededSchool } from '../harness/school-seed.js'
 import { invitationWatch, measureSpreadLoad, spreadFleetOptions, type SpreadSchools, type SpreadTarget } from '../harness/spread-invitations.js'
-import { breakdownTable, scrapeServices, stageFigures, stageMetrics, tailStage, type ServiceScrape } from '../harness/stage-breakdown.js'
+import { breakdownTable, ms, scrapeServices, stageFigures, stageMetrics, tailStage, type ServiceScrape } from '../harness/stage-breakdown.js'
 
 export const MINIMAL_ARM = 'minimal pipeline'
 export const PIPELINE_ARMS = ['realtime websocket', 'realtime socket.io'] as const
@@ -48,6 +48,14 @@ export interface SpreadSystems {
 export function spreadCellName(p: SpreadParams, rate: number): string {
   return `${p.schools} schools x ${p.perSchool} dashboards, ${rate} invitations/s`
 }
+
+/**
+ * An arm's two servers, in the order of `target.servers`: the one answering the POST (the api, the
+ * minimal api) and the one delivering to the dashboards (the realtime service, the bare ws server).
+ */
+const SIDES = ['post', 'delivery'] as const
+/** Per-server pause figures of a window (spread-invitations.ts), reported per side. */
+const PAUSE_FIGURES = ['LoopP99Ms', 'LoopMaxMs', 'GcMs', 'GcMaxMs'] as const
 
 interface SpreadArmPlan {
   name: string
@@ -98,6 +106,7 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
         const stages = before && after ? stageFigures(before, after) : undefined
         const detail = window.detail
         const serverCpu = Object.keys(plan.target.servers).reduce((sum, key) => sum + (detail[`${key}Cpu`] as number), 0)
+        const sides = Object.keys(plan.target.servers)
         return {
           metrics: {
             p50Ms: window.p50Ms,
@@ -113,6 +122,7 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
             emissionToReceiptP50Ms: window.emissionToReceipt.p50Ms,
             emissionToReceiptP99Ms: window.emissionToReceipt.p99Ms,
             ...(stages ? stageMetrics(stages) : {}),
+            ...Object.fromEntries(SIDES.flatMap((side, i) => PAUSE_FIGURES.map((figure) => [`${side}${figure}`, detail[`${sides[i]}${figure}`] as number]))),
           },
           generatorCpu: window.generatorCpu,
           detail: { ...detail, dashboards: fleet.size, closedByServer: fleet.closedByServer, quietBefore, machineBusyBefore, ...(stages ? { stages } : {}) },
@@ -182,10 +192,24 @@ export function spreadBreakdown(groups: readonly GroupResult[]): string {
   return breakdownTable(groups.flatMap((group) => group.arms.map((arm) => ({ cell: group.name, arm: arm.name, median: arm.median }))))
 }
 
+/** Per cell and arm: what kept each of its two servers' event loops from running during the window. */
+export function spreadPauses(groups: readonly GroupResult[]): string {
+  const side = (median: Record<string, number>, name: (typeof SIDES)[number]) =>
+    `${ms(median[`${name}LoopP99Ms`])} / ${ms(median[`${name}LoopMaxMs`])} | ${ms(median[`${name}GcMs`])} / ${ms(median[`${name}GcMaxMs`])}`
+  return [
+    '**Pauses in the servers over the window** (ms, medians of the rounds: how late a 10 ms timer fired, p99 / max; garbage collection, total / longest pause)',
+    '',
+    '| cell | arm | POST server: loop late | its GC | delivering server: loop late | its GC |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+    ...groups.flatMap((group) => group.arms.map((arm) => `| ${group.name} | ${arm.name} | ${side(arm.median, 'post')} | ${side(arm.median, 'delivery')} |`)),
+  ].join('\n')
+}
+
 export function spreadNotes(p: SpreadParams): string[] {
   return [
     `Spread cells: ${p.schools} seeded schools x ${p.perSchool} dashboards (the owner's and ${p.perSchool - 1} admin's, one connection each), invitations POSTed as each school's owner at ${p.rates.join(' and ')}/s, round robin over the schools, for ${p.seconds} s after a ${p.warmupSeconds} s warm-up at the same rate. Latency = receipt of the invitation_status_update by a dashboard of the school - start of its POST, every dashboard and every invitation (everyDashboardP99Ms: per invitation, until the last dashboard had it); deliveryRatio = timed deliveries / (accepted POSTs x ${p.perSchool}) within ${p.deliveryTimeoutMs} ms of the last answer. Before each window the queue is drained and the servers are given up to 10 s to fall under 20% of a core; quietBefore (JSON detail) is false, and a line says so, when they had not; machineBusyBefore (JSON detail) is how many cores the whole machine was using just before the window (PostgreSQL and Redis included), and a line says so above ${MACHINE_BUSY_NOTE}. The api and realtime services are the one-school cells' (the world's configuration: raised connection limits and invitation quota, nothing on the event path), the dashboards a fresh fleet per arm and round.`,
     `${MINIMAL_ARM}: two processes on the server core, as the pipeline's api and realtime: the ingest baselines' POST /api/accounts/schools/{id}/invitations/ (no auth or domain rules: one INSERT of the invitation and its event row, then queue.add of a job carrying the message), and the bare ws server running a BullMQ worker (concurrency 50, the realtime's default) in the same process as its dashboards (/ws/schools/{id}/dashboard/, one room per school), as the realtime service runs its worker beside its gateways; each job's invitation_status_update is sent to its school's room. It sends only that message (the pipeline also sends activity_new and a coalesced metrics_update).`,
+    'Pauses: every server the bench starts carries a probe that samples its event loop every 10 ms (how late that timer fired, beyond its 10 ms) and records each garbage collection\'s pause (bench/src/probes/pause-monitor.ts), read at the start and end of each window; the POST server is the api (the minimal api in the minimal pipeline), the delivering server the realtime service (the bare ws server). A stall shorter than 10 ms can fall between two samples; the GC figures are every pause.',
     'Where the time goes: the api\'s and realtime\'s /metrics scraped before and after each measured window (after the queue drained); each stage\'s p50 and p99 from the bucket deltas, interpolated within a bucket as histogram_quantile() does (so no finer than the buckets: 0.5 ms at the low end for the stages, 5 ms for the api request, 1 ms for the lag); a p99 in the +Inf bucket reads as the highest finite bound. The client split uses the envelope\'s ts (the realtime process\'s wall clock at emission, to the ms: same machine clock), so POST start -> emission reads up to 1 ms short and emission -> receipt up to 1 ms long.',
   ]
 }

@@ -18,7 +18,7 @@ import type { Arm, ArmRun, BenchOptions, GroupResult, Scenario, ScenarioReport, 
 import { seedSchools } from '../harness/school-seed.js'
 import { percentile } from '../harness/statistics.js'
 import type { AnyEnvelope } from '@school/events'
-import { runSpreadCells, spreadBreakdown, spreadNotes, spreadTargets, type SpreadParams } from './latency-spread-cells.js'
+import { runSpreadCells, spreadBreakdown, spreadNotes, spreadPauses, spreadTargets, type SpreadParams } from './latency-spread-cells.js'
 import { numberAfterMarker } from '../harness/frame-marker.js'
 
 export const P99_TARGET_MS = 50
@@ -234,7 +234,7 @@ export const latencyScenario: Scenario = {
         voidOnSaturation: true,
         params: { ...p },
         tableMetrics: ['p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'deliveryRatio', 'everyDashboardP99Ms', 'postP99Ms', 'serverCpu'],
-        tables: [spreadBreakdown(spreadGroups)],
+        tables: [spreadBreakdown(spreadGroups), spreadPauses(spreadGroups)],
         notes: [
           ...notes,
           ...spread.notes,
