@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import type { Pauses } from '../src/probes/pause-monitor.js'
 
 const MONITOR = new URL('../dist/probes/pause-monitor.js', import.meta.url).href
 const run = promisify(execFile)
@@ -42,12 +43,14 @@ console.log(JSON.stringify({ blocked, collected, quiet }))
 t.test('a blocked loop reads as a late timer, a collection as a pause, and each reading starts afresh', async (t) => {
   if (!existsSync(fileURLToPath(MONITOR))) throw new Error(`${MONITOR} is missing: build the bench first`)
   const { stdout } = await run(process.execPath, ['--expose-gc', '--input-type=module', '-e', SCRIPT], { timeout: 30_000 })
-  const { blocked, collected, quiet } = JSON.parse(stdout) as Record<'blocked' | 'collected' | 'quiet', Record<string, number>>
-  t.ok(blocked.loopMaxMs! >= 60, `80 ms of busy loop: the timer fired at least 60 ms late (${blocked.loopMaxMs})`)
-  t.ok(blocked.loopMaxMs! < 1_000, 'and not absurdly so')
-  t.ok(collected.gcCount! >= 1, `the forced collection is counted (${collected.gcCount})`)
-  t.ok(collected.gcMs! > 0 && collected.gcMaxMs! > 0 && collected.gcMaxMs! <= collected.gcMs!, 'with its pause: the longest within the total')
-  t.ok(collected.loopMaxMs! < blocked.loopMaxMs!, 'the block is not carried into the next reading')
+  const { blocked, collected, quiet } = JSON.parse(stdout) as Record<'blocked' | 'collected' | 'quiet', Pauses>
+  t.ok(blocked.loopMaxMs >= 60, `80 ms of busy loop: the timer fired at least 60 ms late (${blocked.loopMaxMs})`)
+  t.ok(blocked.loopMaxMs < 1_000, 'and not absurdly so')
+  t.ok(collected.gcCount >= 1, `the forced collection is counted (${collected.gcCount})`)
+  t.ok(collected.gcMs > 0 && collected.gcMaxMs > 0 && collected.gcMaxMs <= collected.gcMs, 'with its pause: the longest within the total')
+  t.equal(collected.gcMaxKind, 'major', 'global.gc() is a full mark-compact')
+  t.ok(collected.loopMaxMs < blocked.loopMaxMs, 'the block is not carried into the next reading')
   t.equal(quiet.gcCount, 0, 'an idle reading has no collection')
-  t.ok(quiet.loopMaxMs! < blocked.loopMaxMs!, `nor the earlier block (${quiet.loopMaxMs})`)
+  t.equal(quiet.gcMaxKind, null)
+  t.ok(quiet.loopMaxMs < blocked.loopMaxMs, `nor the earlier block (${quiet.loopMaxMs})`)
 })

@@ -86,13 +86,14 @@ export interface LoadWindow {
   generatorCpu: number
 }
 
-/** A server's pauses over a window as `<key>LoopP99Ms`, `<key>LoopMaxMs`, `<key>GcMs`, `<key>GcMaxMs`. */
-function pauseEntries(key: string, pauses: Pauses): Array<[string, number]> {
+/** A server's pauses over a window as `<key>LoopP99Ms`, `<key>LoopMaxMs`, `<key>GcMs`, `<key>GcMaxMs`, `<key>GcMaxKind`. */
+function pauseEntries(key: string, pauses: Pauses): Array<[string, number | string | null]> {
   return [
     [`${key}LoopP99Ms`, pauses.loopP99Ms],
     [`${key}LoopMaxMs`, pauses.loopMaxMs],
     [`${key}GcMs`, pauses.gcMs],
     [`${key}GcMaxMs`, pauses.gcMaxMs],
+    [`${key}GcMaxKind`, pauses.gcMaxKind],
   ]
 }
 

@@ -3,7 +3,7 @@
 // the monitor records the whole interval, so the interval itself is taken off) and the garbage
 // collector's pauses. The probe reads it with every sample, so a measured window's
 // figures are those of the probe after it.
-import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 
 /**
  * The monitor's sampling interval: a stall shorter than this may fall between two samples. A reading
@@ -19,7 +19,18 @@ export interface Pauses {
   gcCount: number
   gcMs: number
   gcMaxMs: number
+  /** What the longest pause was: a scavenge of the young generation ('minor'), a full mark-compact ('major'), ... */
+  gcMaxKind: GcKind | null
 }
+
+export type GcKind = 'minor' | 'major' | 'incremental' | 'weakcb'
+
+const GC_KINDS: ReadonlyMap<number, GcKind> = new Map([
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
+])
 
 export interface PauseMonitor {
   /** The pauses since the previous call (or since the start), and starts counting again. */
@@ -33,11 +44,15 @@ export function startPauseMonitor(): PauseMonitor {
   let gcCount = 0
   let gcMs = 0
   let gcMaxMs = 0
+  let gcMaxKind: GcKind | null = null
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries() as PerformanceEntry[]) {
       gcCount++
       gcMs += entry.duration
-      if (entry.duration > gcMaxMs) gcMaxMs = entry.duration
+      if (entry.duration > gcMaxMs) {
+        gcMaxMs = entry.duration
+        gcMaxKind = GC_KINDS.get((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1) ?? null
+      }
     }
   })
   observer.observe({ entryTypes: ['gc'] })
@@ -50,11 +65,13 @@ export function startPauseMonitor(): PauseMonitor {
         gcCount,
         gcMs,
         gcMaxMs,
+        gcMaxKind,
       }
       loop.reset()
       gcCount = 0
       gcMs = 0
       gcMaxMs = 0
+      gcMaxKind = null
       return pauses
     },
     stop() {
