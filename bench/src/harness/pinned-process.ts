@@ -71,7 +71,16 @@ function profileFlags(name: string): string[] {
  * `DATABASE_PREPARED_STATEMENTS=0 npm run bench -- ingest`): passed to every server it starts, and written in
  * front of the result's command.
  */
-export const SERVER_SETTINGS_FROM_ENV = ['DATABASE_PREPARED_STATEMENTS'] as const
+export const SERVER_SETTINGS_FROM_ENV = ['DATABASE_PREPARED_STATEMENTS', 'BENCH_SERVER_NODE_FLAGS'] as const
+
+/**
+ * Node flags for every server the bench starts, from `BENCH_SERVER_NODE_FLAGS` (space-separated), for an A/B
+ * of a V8 setting: `BENCH_SERVER_NODE_FLAGS=--max-semi-space-size=64 npm run bench -- latency`. Listed in
+ * SERVER_SETTINGS_FROM_ENV, so the result's command shows them.
+ */
+export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '')
+}
 
 /** Those of SERVER_SETTINGS_FROM_ENV that are set in `env`. */
 export function serverSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -84,7 +93,7 @@ export function serverSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Rec
 }
 
 export async function startPinned(name: string, script: string, env: Record<string, string>): Promise<PinnedProcess> {
-  const argv = onServerCore([process.execPath, '--expose-gc', ...profileFlags(name), '--import', PROBE, script])
+  const argv = onServerCore([process.execPath, '--expose-gc', ...serverNodeFlags(), ...profileFlags(name), '--import', PROBE, script])
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...serverSettingsFromEnv(), ...env },
