@@ -68,7 +68,7 @@ export interface SpreadTarget {
   origin: string
   /**
    * Servers whose CPU share and pauses over the window are reported, as `<key>Cpu`, `<key>LoopP99Ms`, ... in
-   * the detail.
+   * the detail, with the heap each used at its end (`<key>HeapUsedMb`).
    */
   servers: Record<string, PinnedProcess>
 }
@@ -176,6 +176,8 @@ export async function measureSpreadLoad(
         postP99Ms: percentile(postMs, 99),
         ...Object.fromEntries(servers.map(([key], i) => [`${key}Cpu`, cpuShare(serversBefore[i]!, serversAfter[i]!, window.wallMs)])),
         ...Object.fromEntries(servers.flatMap(([key], i) => pauseEntries(key, serversAfter[i]!.pauses))),
+        // What a full collection has to mark: the heap in use when the window ended.
+        ...Object.fromEntries(servers.map(([key], i) => [`${key}HeapUsedMb`, serversAfter[i]!.heapUsed / 2 ** 20])),
       },
     }
   } finally {
