@@ -47,6 +47,11 @@ export function counterArrays(states: readonly ProjectionState[]): Prisma.Sql {
   return Prisma.join(COUNTER_COLUMNS.map(({ counter }) => Prisma.sql`${states.map((state) => state.metrics[counter])}::int[]`))
 }
 
+/** `students = <n>, ...`: the SET list that stores `metrics`, each counter a parameter. */
+export function assignCounterValues(metrics: SchoolMetrics): Prisma.Sql {
+  return Prisma.join(COUNTER_COLUMNS.map(({ counter, column }) => Prisma.sql`${Prisma.raw(column)} = ${metrics[counter]}::int`))
+}
+
 /** `students = <alias>.students, ...`: the SET list that stores the counters of the row `alias`. */
 export function assignCounters(alias: string): Prisma.Sql {
   return Prisma.raw(COUNTER_COLUMNS.map(({ column }) => `${column} = ${alias}.${column}`).join(', '))

@@ -81,20 +81,31 @@ t.test('concurrent advances of one school never double count', async (t) => {
   t.equal(metrics.pendingInvitations, 30)
 })
 
-t.test('an advance that read before another write is redone from that write, never stored over it', async (t) => {
-  const schoolId = await newSchool(prisma)
-  while ((await advanceProjection(prisma, schoolId))?.applied.length);
-  await append(schoolId, 'invitation.created', invitation(1, 'pending'))
-  // A writer holding the row, as a rebuild does, that will store corrected counters at the same last_seq.
-  const writeHeld = await holdProjectionRow(schoolId, { students: 40 })
-  const advancing = advanceProjection(prisma, schoolId)
-  // The advance has read the old version and waits for the row with its compare-and-set.
-  await waitUntilBlockedOnLock(prisma, 'FOR UPDATE OF p')
-  await writeHeld()
-  const result = await advancing
-  t.same(result?.applied.map((e) => e.seq), [2], 'the event is applied once, after the retry')
-  t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, students: 40, pendingInvitations: 1 }, lastSeq: 2 }, "on the other writer's counters")
-})
+// Two statements store a fold: a plain conditional UPDATE for a single school, the general one (unnest, locks
+// in school order, dead letters) for several. Both must lose to a write that came first.
+for (const shape of ['alone', 'beside another school'] as const) {
+  t.test(`an advance that read before another write is redone from that write, never stored over it (${shape})`, async (t) => {
+    const schoolId = await newSchool(prisma)
+    const other = shape === 'alone' ? undefined : await newSchool(prisma)
+    const schools = other === undefined ? [schoolId] : [schoolId, other]
+    await advanceProjections(prisma, schools)
+    await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+    if (other !== undefined) await append(other, 'class.created', { classId: 1, name: '5A', teacherId: null, teacherName: null })
+    // A writer holding the row, as a rebuild does, that will store corrected counters at the same last_seq.
+    const writeHeld = await holdProjectionRow(schoolId, { students: 40 })
+    const advancing = advanceProjections(prisma, schools)
+    // The advance has read the old version and waits for the row with its compare-and-set.
+    await waitUntilBlockedOnLock(prisma, other === undefined ? 'WHERE school_id = $' : 'FOR UPDATE OF p')
+    await writeHeld()
+    const result = await advancing
+    t.same(result.get(schoolId)?.applied.map((e) => e.seq), [2], 'the event is applied once, after the retry')
+    t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, students: 40, pendingInvitations: 1 }, lastSeq: 2 }, "on the other writer's counters")
+    if (other !== undefined) {
+      t.same(result.get(other)?.applied.map((e) => e.seq), [2], 'the other school, not held, is stored by the first write')
+      t.same(await readProjection(prisma, other), { metrics: { ...EMPTY_METRICS, admins: 1, classes: 1 }, lastSeq: 2 })
+    }
+  })
+}
 
 t.test('a poison event is dead-lettered and skipped; the events after it still apply', async (t) => {
   const schoolId = await newSchool(prisma)
