@@ -95,8 +95,8 @@ interface ProjectionWrite {
  * of deadlocking.
  */
 async function compareAndWrite(prisma: PrismaClient, writes: readonly ProjectionWrite[]): Promise<Set<number>> {
-  const [only] = writes
-  if (writes.length === 1 && only!.result.deadLettered.length === 0) return compareAndWriteOne(prisma, only!)
+  const [only, ...more] = writes
+  if (only && more.length === 0 && only.result.deadLettered.length === 0) return compareAndWriteOne(prisma, only)
   const dead = writes.flatMap((w) => w.result.deadLettered.map((d) => ({ ...d, schoolId: w.schoolId })))
   const rows = await prisma.$queryRaw<Array<{ school_id: number }>>`
     WITH input AS (
@@ -123,8 +123,8 @@ async function compareAndWrite(prisma: PrismaClient, writes: readonly Projection
 
 /**
  * The same compare-and-set for a single school with no dead letters, the usual pass when events are spread
- * over many schools: one plain conditional UPDATE (the row lock it takes is the only one), which costs
- * PostgreSQL about 0.2 ms less than the general statement's unnest, lock and data-modifying CTEs.
+ * over many schools: one plain conditional UPDATE (the row lock it takes is the only one), about half the
+ * round trip of the general statement with its unnest, lock and data-modifying CTEs (docs/BENCHMARKS.md).
  */
 async function compareAndWriteOne(prisma: PrismaClient, write: ProjectionWrite): Promise<Set<number>> {
   const { schoolId, version, result } = write
