@@ -1,8 +1,7 @@
 // What kept a server's event loop from running, between two readings: how late the loop's own 10 ms timer
 // fired (Node's event-loop delay monitor, the resolution of the services' nodejs_eventloop_lag_* gauges;
-// the monitor records the whole interval, so the interval itself is taken off) and the garbage
-// collector's pauses. The probe reads it with every sample, so a measured window's
-// figures are those of the probe after it.
+// the monitor records the whole interval, so the interval itself is taken off) and the garbage collector's
+// pauses. The probe reads it with every sample, so a measured window's figures are those of the probe after it.
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 
 /**

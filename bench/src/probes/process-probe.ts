@@ -1,6 +1,7 @@
 // Preloaded (`node --expose-gc --import`) into every server the bench starts: answers IPC requests for the
-// process's memory (after a full GC), CPU time and pauses since the previous request (pause-monitor.ts), for a census of its heap objects by constructor name
-// (a heap snapshot), and to start and stop a CPU profile of a window, without changing the server's own code.
+// process's memory (after a full GC), CPU time and pauses since the previous request (pause-monitor.ts), for
+// a census of its heap objects by constructor name (a heap snapshot), and to start and stop a CPU profile of
+// a window, without changing the server's own code.
 import process from 'node:process'
 import { takeHeapCensus } from './heap-census.js'
 import { startPauseMonitor } from './pause-monitor.js'
