@@ -21,5 +21,8 @@ export function createPrismaClient(databaseUrl: string, options: PrismaClientOpt
     { connectionString: databaseUrl, max: options.maxConnections ?? 10 },
     { statementNameGenerator: createStatementNamer(options.preparedStatements ?? DEFAULT_DATABASE_PREPARED_STATEMENTS) },
   )
-  return new PrismaClient({ adapter })
+  // 'minimal' in every environment: the other formats capture a stack trace on every call, to point at the
+  // caller in the message of an error that almost never comes (about a tenth of Prisma's CPU per call,
+  // docs/BENCHMARKS.md), and Prisma picks 'minimal' by itself only under NODE_ENV=production.
+  return new PrismaClient({ adapter, errorFormat: 'minimal' })
 }
