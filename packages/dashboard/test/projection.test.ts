@@ -82,24 +82,32 @@ t.test('concurrent advances of one school never double count', async (t) => {
 })
 
 // Two statements store a fold: a plain conditional UPDATE for a single school, the general one (unnest, locks
-// in school order, dead letters) for several. Both must lose to a write that came first.
-for (const shape of ['alone', 'beside another school'] as const) {
+// in school order, dead letters) for several or with dead letters. Each must lose to a write that came first,
+// and a dead letter be kept once, by the write that stores its fold.
+for (const shape of ['alone', 'beside another school', 'with an event it dead-letters'] as const) {
   t.test(`an advance that read before another write is redone from that write, never stored over it (${shape})`, async (t) => {
     const schoolId = await newSchool(prisma)
-    const other = shape === 'alone' ? undefined : await newSchool(prisma)
+    const other = shape === 'beside another school' ? await newSchool(prisma) : undefined
     const schools = other === undefined ? [schoolId] : [schoolId, other]
     await advanceProjections(prisma, schools)
     await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+    const poison = shape === 'with an event it dead-letters' ? await append(schoolId, 'no.such.type', { whatever: true }) : undefined
     if (other !== undefined) await append(other, 'class.created', { classId: 1, name: '5A', teacherId: null, teacherName: null })
     // A writer holding the row, as a rebuild does, that will store corrected counters at the same last_seq.
     const writeHeld = await holdProjectionRow(schoolId, { students: 40 })
     const advancing = advanceProjections(prisma, schools)
     // The advance has read the old version and waits for the row with its compare-and-set.
-    await waitUntilBlockedOnLock(prisma, other === undefined ? 'WHERE school_id = $' : 'FOR UPDATE OF p')
+    await waitUntilBlockedOnLock(prisma, shape === 'alone' ? 'WHERE school_id = $' : 'FOR UPDATE OF p')
     await writeHeld()
     const result = await advancing
     t.same(result.get(schoolId)?.applied.map((e) => e.seq), [2], 'the event is applied once, after the retry')
-    t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, students: 40, pendingInvitations: 1 }, lastSeq: 2 }, "on the other writer's counters")
+    const lastSeq = poison ? 3 : 2
+    t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, students: 40, pendingInvitations: 1 }, lastSeq }, "on the other writer's counters")
+    if (poison) {
+      t.same(result.get(schoolId)?.deadLettered.map((d) => d.seq), [3], 'the poison event is skipped')
+      const letters = await prisma.deadLetterEvent.findMany({ where: { schoolId } })
+      t.same(letters.map((l) => l.eventId), [poison.id], 'and kept once, by the write that stored the fold')
+    }
     if (other !== undefined) {
       t.same(result.get(other)?.applied.map((e) => e.seq), [2], 'the other school, not held, is stored by the first write')
       t.same(await readProjection(prisma, other), { metrics: { ...EMPTY_METRICS, admins: 1, classes: 1 }, lastSeq: 2 })
