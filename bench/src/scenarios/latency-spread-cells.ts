@@ -105,8 +105,8 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
         const after = await scrape()
         const stages = before && after ? stageFigures(before, after) : undefined
         const detail = window.detail
-        const serverCpu = Object.keys(plan.target.servers).reduce((sum, key) => sum + (detail[`${key}Cpu`] as number), 0)
-        const sides = Object.keys(plan.target.servers)
+        const serverKeys = Object.keys(plan.target.servers)
+        const serverCpu = serverKeys.reduce((sum, key) => sum + (detail[`${key}Cpu`] as number), 0)
         return {
           metrics: {
             p50Ms: window.p50Ms,
@@ -122,7 +122,7 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
             emissionToReceiptP50Ms: window.emissionToReceipt.p50Ms,
             emissionToReceiptP99Ms: window.emissionToReceipt.p99Ms,
             ...(stages ? stageMetrics(stages) : {}),
-            ...Object.fromEntries(SIDES.flatMap((side, i) => PAUSE_FIGURES.map((figure) => [`${side}${figure}`, detail[`${sides[i]}${figure}`] as number]))),
+            ...Object.fromEntries(SIDES.flatMap((side, i) => PAUSE_FIGURES.map((figure) => [`${side}${figure}`, detail[`${serverKeys[i]}${figure}`] as number]))),
           },
           generatorCpu: window.generatorCpu,
           detail: { ...detail, dashboards: fleet.size, closedByServer: fleet.closedByServer, quietBefore, machineBusyBefore, ...(stages ? { stages } : {}) },
