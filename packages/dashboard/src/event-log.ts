@@ -1,6 +1,6 @@
 // Reads the per-school event log.
 import type { PrismaClient, DomainEventRow, TransactionClient } from '@school/db'
-import { DOMAIN_EVENT_TYPES, type Activity, type DomainEvent } from '@school/events'
+import { DOMAIN_EVENT_TYPES, type Activity, type DomainEvent, type SchoolEventJob } from '@school/events'
 import { toActivity } from './activity.js'
 import { isApplicable } from './metrics-deltas.js'
 
@@ -21,6 +21,36 @@ export function toDomainEvent(row: EventRowWithActor): DomainEvent {
     payload: row.payload as unknown as DomainEvent['payload'],
     occurredAt: row.occurredAt,
     correlationId: row.correlationId,
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * The event a job carries, as the log's row it copies; null when the job carries none or what it carries
+ * is not shaped like an event (the caller then reads the log). Whether the event can be applied is the
+ * fold's to decide, as for a row read from the log.
+ */
+export function eventRowOfJob(job: SchoolEventJob): EventRowWithActor | null {
+  const content: unknown = job.event
+  if (!isObject(content) || !isObject(content.payload)) return null
+  const { actor, correlationId } = content
+  if (actor !== null && !(isObject(actor) && Number.isSafeInteger(actor.id) && typeof actor.name === 'string')) return null
+  if (correlationId !== null && typeof correlationId !== 'string') return null
+  const occurredAt = new Date(job.occurredAt)
+  if (Number.isNaN(occurredAt.getTime())) return null
+  const eventActor = actor === null ? null : { id: actor.id as number, name: actor.name as string }
+  return {
+    id: job.eventId,
+    schoolId: job.schoolId,
+    seq: job.seq,
+    type: job.type,
+    actorId: eventActor?.id ?? null,
+    payload: content.payload as EventRowWithActor['payload'],
+    occurredAt,
+    enqueuedAt: null,
+    correlationId,
+    actor: eventActor,
   }
 }
 

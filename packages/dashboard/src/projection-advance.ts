@@ -1,6 +1,8 @@
 // The worker's way of applying new events to the projection: optimistic, for many schools at once. The
 // folds are computed here from one read and stored by one compare-and-set on the row's version; a school
-// that another write reached first is read and folded again.
+// that another write reached first is read and folded again. A caller that already knows a school's row
+// and the events after it (from its own last write and the events' jobs) skips the read: the
+// compare-and-set on the version it knew decides whether that knowledge was current.
 import { Prisma, type PrismaClient } from '@school/db'
 import { insertDeadLetters } from './dead-letters.js'
 import type { EventRowWithActor } from './event-log.js'
@@ -81,11 +83,35 @@ async function readAdvanceWindows(prisma: PrismaClient, schoolIds: readonly numb
   return windows
 }
 
+/** What a caller knows of a school without reading it: its row at a version, and events of the log after it. */
+export interface KnownWindow {
+  state: ProjectionState
+  version: number
+  /** Events of the log from `state.lastSeq + 1` on, in order. */
+  events: EventRowWithActor[]
+}
+
+/** An advance and the row it leaves: what a later advance of the school may start from. */
+export interface AdvancedProjection extends ProjectionAdvance {
+  /** The row's version after this advance. */
+  version: number
+  /** True when the pass read the school's row and log; false when a known window was enough. */
+  read: boolean
+}
+
+/** A known window's fold, when it applies every event it holds: any gap or dead letter is the log's to settle. */
+function foldKnown(window: KnownWindow): ProjectionAdvance | null {
+  if (window.events.length === 0) return null
+  const result = foldRows(window.state, window.events)
+  return result.applied.length === window.events.length ? result : null
+}
+
 interface ProjectionWrite {
   schoolId: number
   /** The version the fold was computed from. */
   version: number
   result: ProjectionAdvance
+  read: boolean
 }
 
 /**
@@ -141,32 +167,45 @@ async function compareAndWriteOne(prisma: PrismaClient, write: ProjectionWrite):
  * per call), with one read statement and one write statement for all the schools. Idempotent: a
  * redelivered or out-of-order job finds nothing left to apply. Optimistic: the folds are computed here and
  * a compare-and-set stores them; a school another advance (or a rebuild) wrote first is read and folded
- * again, and what the other one applied is the other one's to broadcast. A school that does not exist has
- * no entry in the result.
+ * again, and what the other one applied is the other one's to broadcast. A school with a `known` window
+ * whose events all fold is not read: its write alone is the pass (the events after the window, if any,
+ * are left to a later pass). A school that does not exist has no entry in the result.
  */
 export async function advanceProjections(
   prisma: PrismaClient,
   schoolIds: readonly number[],
-  options: { limit?: number } = {},
-): Promise<Map<number, ProjectionAdvance>> {
+  options: { limit?: number; known?: ReadonlyMap<number, KnownWindow> } = {},
+): Promise<Map<number, AdvancedProjection>> {
   const limit = options.limit ?? 500
-  const advanced = new Map<number, ProjectionAdvance>()
+  const advanced = new Map<number, AdvancedProjection>()
   let pending = [...new Set(schoolIds)]
+  let known = options.known
   while (pending.length > 0) {
-    const windows = await readAdvanceWindows(prisma, pending, limit)
-    const missing: number[] = []
     const writes: ProjectionWrite[] = []
+    const toRead: number[] = []
+    for (const schoolId of pending) {
+      const window = known?.get(schoolId)
+      const result = window && foldKnown(window)
+      if (result) writes.push({ schoolId, version: window.version, result, read: false })
+      else toRead.push(schoolId)
+    }
+    // What the known windows said is only tried once: a school that lost its write is read.
+    known = undefined
+    const windows = toRead.length > 0 ? await readAdvanceWindows(prisma, toRead, limit) : new Map<number, AdvanceWindow>()
+    const missing: number[] = []
     for (const [schoolId, window] of windows) {
       if (window.kind === 'no_projection') {
         missing.push(schoolId)
         continue
       }
       const result = foldRows(window.state, window.events)
-      if (result.lastSeq === window.state.lastSeq) advanced.set(schoolId, result)
-      else writes.push({ schoolId, version: window.version, result })
+      if (result.lastSeq === window.state.lastSeq) advanced.set(schoolId, { ...result, version: window.version, read: true })
+      else writes.push({ schoolId, version: window.version, result, read: true })
     }
     const written = writes.length > 0 ? await compareAndWrite(prisma, writes) : new Set<number>()
-    for (const write of writes) if (written.has(write.schoolId)) advanced.set(write.schoolId, write.result)
+    for (const write of writes) {
+      if (written.has(write.schoolId)) advanced.set(write.schoolId, { ...write.result, version: write.version + 1, read: write.read })
+    }
     if (missing.length > 0) {
       await prisma.$executeRaw`
         INSERT INTO school_dashboard_projections (school_id) SELECT unnest(${missing}::int[]) ON CONFLICT (school_id) DO NOTHING`

@@ -4,6 +4,7 @@ import t from 'tap'
 import { createPrismaClient, appendDomainEvent, addMember, type PrismaClient, type Role } from '@school/db'
 import { createTestDatabase, waitUntilBlockedOnLock } from '@school/db/testing'
 import { advanceProjections, eventsSince, foldLog, readProjection, readSchoolMetrics, rebuildProjections } from '../src/index.js'
+import { withActor, type EventRowWithActor } from '../src/event-log.js'
 import { EMPTY_METRICS } from '../src/metrics.js'
 import { advanceProjection } from './helper.js'
 
@@ -302,4 +303,57 @@ t.test('concurrent batches over the same schools in opposite orders neither dead
     t.equal(state.metrics.pendingInvitations, 5)
     t.ok(again.has(schoolId))
   }
+})
+
+/** The log's row of an event, as a job's copy of it arrives: what a caller puts in a known window. */
+async function rowOf(eventId: string): Promise<EventRowWithActor> {
+  return (await prisma.domainEvent.findUniqueOrThrow({ where: { id: eventId }, include: withActor })) as EventRowWithActor
+}
+
+t.test('a known window at the current version is stored without a read: its row is taken as the caller knew it', async (t) => {
+  const schoolId = await newSchool(prisma)
+  const start = (await advanceProjections(prisma, [schoolId])).get(schoolId)!
+  t.equal(start.read, true)
+  const event = await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+  // Counters the row does not hold: only a write that did not read the row can store them.
+  const knownState = { metrics: { ...start.metrics, classes: 5 }, lastSeq: start.lastSeq }
+  const known = new Map([[schoolId, { state: knownState, version: start.version, events: [await rowOf(event.id)] }]])
+  const advanced = (await advanceProjections(prisma, [schoolId], { known })).get(schoolId)
+  t.match(advanced, { read: false, version: start.version + 1, lastSeq: 2, deadLettered: [] })
+  t.same(advanced?.applied.map((e) => e.id), [event.id])
+  t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, classes: 5, pendingInvitations: 1 }, lastSeq: 2 })
+})
+
+t.test('a known window at an older version loses its compare-and-set, and the school is read and folded from its row', async (t) => {
+  const schoolId = await newSchool(prisma)
+  const start = (await advanceProjections(prisma, [schoolId])).get(schoolId)!
+  const event = await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+  const stale = { metrics: { ...start.metrics, classes: 5 }, lastSeq: start.lastSeq }
+  // Another writer (a rebuild here) moved the row on since the caller knew it.
+  await rebuildProjections(prisma, [schoolId])
+  const known = new Map([[schoolId, { state: stale, version: start.version, events: [await rowOf(event.id)] }]])
+  const advanced = (await advanceProjections(prisma, [schoolId], { known })).get(schoolId)
+  t.match(advanced, { read: true, version: start.version + 1, lastSeq: 2 })
+  t.same(advanced?.applied.map((e) => e.id), [], 'the rebuild applied it; broadcasting it is not this pass to do')
+  t.same(await readProjection(prisma, schoolId), { metrics: { ...EMPTY_METRICS, admins: 1, pendingInvitations: 1 }, lastSeq: 2 })
+})
+
+t.test('a known window that does not start right after its row, or holds an event that does not fold, is read instead', async (t) => {
+  const schoolId = await newSchool(prisma)
+  const start = (await advanceProjections(prisma, [schoolId])).get(schoolId)!
+  await append(schoolId, 'invitation.created', invitation(1, 'pending'))
+  const third = await append(schoolId, 'invitation.created', invitation(2, 'pending'))
+  const gap = new Map([[schoolId, { state: start, version: start.version, events: [await rowOf(third.id)] }]])
+  const afterGap = (await advanceProjections(prisma, [schoolId], { known: gap })).get(schoolId)
+  t.match(afterGap, { read: true, lastSeq: 3 })
+  t.same(afterGap?.applied.map((e) => e.seq), [2, 3], 'both events, from the log')
+
+  const fourth = await append(schoolId, 'invitation.cancelled', invitation(1, 'cancelled'))
+  // A copy the fold refuses while the log's event is sound: the log decides, and nothing is dead-lettered.
+  const garbled = { ...(await rowOf(fourth.id)), type: 'invitation.garbled' }
+  const refused = new Map([[schoolId, { state: afterGap!, version: afterGap!.version, events: [garbled] }]])
+  const fromLog = (await advanceProjections(prisma, [schoolId], { known: refused })).get(schoolId)
+  t.match(fromLog, { read: true, lastSeq: 4, deadLettered: [] })
+  t.same(fromLog?.applied.map((e) => e.type), ['invitation.cancelled'])
+  t.equal(await prisma.deadLetterEvent.count({ where: { schoolId } }), 0)
 })

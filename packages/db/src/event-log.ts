@@ -4,7 +4,7 @@
 // marks events enqueued. The API, the outbox relay, the demo data and the test fixtures all go through
 // here, so the log, its jobs and its outbox bookkeeping each have one shape.
 import { randomUUID } from 'node:crypto'
-import { SCHOOL_EVENT_JOB_OPTIONS, type InvitationEventPayload, type SchoolEventJob } from '@school/events'
+import { SCHOOL_EVENT_JOB_OPTIONS, type InvitationEventPayload, type SchoolEventJob, type SchoolEventJobContent } from '@school/events'
 import { Prisma, type Invitation } from './generated/prisma/client.js'
 
 export type TransactionClient = Prisma.TransactionClient
@@ -33,17 +33,25 @@ export interface InsertedDomainEvent {
   id: string
   seq: number
   occurredAt: Date
+  /** The actor as the log's readers see it (null without one): the content of the event's job. */
+  actor: { id: number; name: string } | null
 }
 
 export async function insertDomainEvent(tx: TransactionClient, event: NewDomainEvent): Promise<InsertedDomainEvent> {
-  // Every write of every school goes through here: one plain INSERT, no model query to plan.
-  const rows = await tx.$queryRaw<Array<{ id: string; seq: number; occurred_at: Date }>>`
-    INSERT INTO domain_events (id, school_id, seq, type, actor_id, payload, correlation_id)
-    VALUES (${randomUUID()}::uuid, ${event.schoolId}, ${event.seq}, ${event.type}, ${event.actorId},
-            ${JSON.stringify(event.payload)}::jsonb, ${event.correlationId ?? null})
-    RETURNING id, seq, occurred_at`
+  // Every write of every school goes through here: one plain INSERT, no model query to plan; the actor's
+  // name comes back with it for the job that carries the event.
+  const rows = await tx.$queryRaw<Array<{ id: string; seq: number; occurred_at: Date; actor_name: string | null }>>`
+    WITH inserted AS (
+      INSERT INTO domain_events (id, school_id, seq, type, actor_id, payload, correlation_id)
+      VALUES (${randomUUID()}::uuid, ${event.schoolId}, ${event.seq}, ${event.type}, ${event.actorId},
+              ${JSON.stringify(event.payload)}::jsonb, ${event.correlationId ?? null})
+      RETURNING id, seq, occurred_at, actor_id
+    )
+    SELECT inserted.id, inserted.seq, inserted.occurred_at, u.name AS actor_name
+    FROM inserted LEFT JOIN users u ON u.id = inserted.actor_id`
   const row = rows[0]!
-  return { id: row.id, seq: row.seq, occurredAt: row.occurred_at }
+  const actor = event.actorId !== null && row.actor_name !== null ? { id: event.actorId, name: row.actor_name } : null
+  return { id: row.id, seq: row.seq, occurredAt: row.occurred_at, actor }
 }
 
 /** Takes the next sequence number and inserts the event; throws if the school does not exist. */
@@ -94,6 +102,8 @@ export interface CommittedEvent {
   seq: number
   type: string
   occurredAt: Date
+  /** The rest of the event as committed, when the producer has it (the outbox relay does not). */
+  content?: SchoolEventJobContent
 }
 
 export interface SchoolEventJobToAdd {
@@ -107,7 +117,14 @@ export interface SchoolEventJobToAdd {
 export function schoolEventJob(event: CommittedEvent): SchoolEventJobToAdd {
   return {
     name: event.type,
-    data: { eventId: event.id, schoolId: event.schoolId, seq: event.seq, type: event.type, occurredAt: event.occurredAt.toISOString() },
+    data: {
+      eventId: event.id,
+      schoolId: event.schoolId,
+      seq: event.seq,
+      type: event.type,
+      occurredAt: event.occurredAt.toISOString(),
+      ...(event.content && { event: event.content }),
+    },
     opts: { ...SCHOOL_EVENT_JOB_OPTIONS, jobId: event.id },
   }
 }

@@ -52,6 +52,30 @@ t.test("an event's job: named by its type, its id the event id, the producer's o
   })
 })
 
+t.test("a job carries the event's content when its producer has it", async (t) => {
+  const occurredAt = new Date('2026-01-02T03:04:05.678Z')
+  const id = '7f0f8a8e-4b8e-4d4f-9d43-2f7b1f0b5b8a'
+  const content = { actor: { id: 4, name: 'Ann' }, payload: { classId: 1, name: '5A', teacherId: null, teacherName: null }, correlationId: 'req-1' }
+  t.strictSame(schoolEventJob({ id, schoolId: 3, seq: 9, type: 'class.created', occurredAt, content }).data, {
+    eventId: id,
+    schoolId: 3,
+    seq: 9,
+    type: 'class.created',
+    occurredAt: '2026-01-02T03:04:05.678Z',
+    event: content,
+  })
+})
+
+t.test('an inserted event comes back with its actor as the log names it, or none', async (t) => {
+  const actor = await prisma.user.create({ data: { name: 'Ann Actor' } })
+  const [withActor, without] = await prisma.$transaction(async (tx) => [
+    await appendDomainEvent(tx, { schoolId: school.id, type: 'class.created', actorId: actor.id, payload: { n: 1 } }),
+    await appendDomainEvent(tx, { schoolId: school.id, type: 'class.created', actorId: null, payload: { n: 2 } }),
+  ])
+  t.same(withActor?.actor, { id: actor.id, name: 'Ann Actor' })
+  t.equal(without?.actor, null)
+})
+
 t.test('marks the given events enqueued in one statement, inside a transaction or not', async (t) => {
   const appended = await prisma.$transaction(async (tx) => [
     await appendDomainEvent(tx, { schoolId: school.id, type: 'class.created', actorId: null, payload: { n: 1 } }),

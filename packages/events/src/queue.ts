@@ -12,8 +12,18 @@ export function queuePrefix(redisPrefix: string): string {
 }
 
 /**
- * The job: a pointer into the event log, which stays the source of truth. The job id is the event id,
- * so enqueueing the same event twice is a no-op.
+ * What a job may carry of its event besides the pointer: the rest of the event as the log holds it, so a
+ * consumer that knows the school's projection can apply it without reading the log.
+ */
+export interface SchoolEventJobContent {
+  actor: { id: number; name: string } | null
+  payload: unknown
+  correlationId: string | null
+}
+
+/**
+ * The job: a pointer into the event log, which stays the source of truth, and usually a copy of the event.
+ * The job id is the event id, so enqueueing the same event twice is a no-op.
  */
 export interface SchoolEventJob {
   eventId: string
@@ -22,6 +32,11 @@ export interface SchoolEventJob {
   type: string
   /** ISO time the event was committed; lets the consumer measure lag. */
   occurredAt: string
+  /**
+   * The event's content, written by the producer that committed it. Absent from the outbox relay's jobs
+   * and from jobs enqueued before it existed: the consumer then reads the event from the log.
+   */
+  event?: SchoolEventJobContent
 }
 
 /** Job options the producer uses: retries with backoff, bounded history. */

@@ -75,7 +75,8 @@ export interface World {
     schoolId: number,
     type: T,
     payload: DomainEventPayloads[T] | ((tx: Prisma.TransactionClient) => Promise<DomainEventPayloads[T]>),
-    options?: { actorId?: number | null },
+    /** `pointerOnly`: a job without the event's content, as the outbox relay enqueues them. */
+    options?: { actorId?: number | null; pointerOnly?: boolean },
   ): Promise<ProducedEvent>
   /** An invitation.created event with the invitation row inserted, as the API's POST would do. */
   inviteSomeone(schoolId: number, email: string, role?: Role): Promise<ProducedEvent>
@@ -194,15 +195,18 @@ export async function createWorld(t: Test, label = 'rt', env: Record<string, str
         const seq = await takeNextSeq(tx, schoolId)
         if (seq === null) throw new Error(`school ${schoolId} does not exist`)
         const data = typeof payload === 'function' ? await payload(tx) : payload
-        return insertDomainEvent(tx, {
+        const inserted = await insertDomainEvent(tx, {
           schoolId,
           seq,
           type,
           actorId: options.actorId ?? null,
           payload: data as unknown as Prisma.InputJsonObject,
         })
+        return { ...inserted, payload: data }
       })
-      const job = schoolEventJob({ ...event, schoolId, type })
+      // The job carries the event, as the API's do; without it, as the outbox relay's.
+      const content = options.pointerOnly ? undefined : { actor: event.actor, payload: event.payload, correlationId: null }
+      const job = schoolEventJob({ id: event.id, seq: event.seq, occurredAt: event.occurredAt, schoolId, type, ...(content && { content }) })
       await queue.add(job.name, job.data, job.opts)
       return { eventId: event.id, seq: event.seq }
     },

@@ -11,7 +11,7 @@
 // overshoot of at most the number of concurrent requests; an invitation to someone who joined that
 // instant, which accepting then refuses as already_member). The event's payload is built in SQL by
 // @school/db's event log, from the definition its TypeScript form uses too.
-import { invitationEventPayloadSql, Prisma, type Invitation, type PrismaClient } from '@school/db'
+import { invitationEventPayload, invitationEventPayloadSql, Prisma, type Invitation, type PrismaClient } from '@school/db'
 import { ADMIN_ROLES, type Role } from '@school/events'
 import { rawUniqueViolationOn } from './prisma-errors.js'
 import type { AppendedEvent } from './school-log.js'
@@ -46,6 +46,7 @@ export type InvitationStatementOutcome =
 
 interface StatementRow {
   user_exists: boolean
+  actor_name: string | null
   session_live: boolean
   school_exists: boolean
   admin: boolean
@@ -93,7 +94,7 @@ export async function createInvitationStatement(prisma: PrismaClient, input: Inv
   try {
     rows = await prisma.$queryRaw<StatementRow[]>`
       WITH access AS (
-        SELECT u.id IS NOT NULL AS user_exists,
+        SELECT u.id IS NOT NULL AS user_exists, u.name AS actor_name,
                (${session}::uuid IS NULL OR EXISTS (
                  SELECT 1 FROM sessions se WHERE se.id = ${session}::uuid AND se.user_id = u.id AND se.revoked_at IS NULL
                )) AS session_live,
@@ -131,7 +132,7 @@ export async function createInvitationStatement(prisma: PrismaClient, input: Inv
         FROM created, school
         RETURNING seq
       )
-      SELECT access.user_exists, access.session_live, access.school_exists, access.admin,
+      SELECT access.user_exists, access.actor_name, access.session_live, access.school_exists, access.admin,
              checks.member, checks.recent, checks.pending_live, checks.pending_lapsed, (SELECT seq FROM event) AS seq,
              created.id, created.school_id AS "schoolId", created.email, created.role::text AS role, created.message,
              created.status::text AS status, created.token_hash AS "tokenHash", created.expires_at AS "expiresAt",
@@ -154,10 +155,13 @@ export async function createInvitationStatement(prisma: PrismaClient, input: Inv
   if (row.pending_live) return { kind: 'pending' }
   if (row.pending_lapsed) return { kind: 'lapsed' }
   if (row.id === null || row.seq === null) return { kind: 'no_school' }
-  const { user_exists: _u, session_live: _s, school_exists: _e, admin: _a, member: _m, recent: _r, pending_live: _p, pending_lapsed: _l, seq, ...invitation } = row
+  const { user_exists: _u, actor_name, session_live: _s, school_exists: _e, admin: _a, member: _m, recent: _r, pending_live: _p, pending_lapsed: _l, seq, ...fields } = row
+  const invitation = { ...fields, id: row.id }
+  // What the statement wrote into the log, for the event's job: the actor passed the access check, so exists.
+  const content = { actor: { id: input.actorId, name: actor_name! }, payload: invitationEventPayload(invitation), correlationId: input.correlationId }
   return {
     kind: 'created',
-    invitation: { ...invitation, id: row.id },
-    event: { id: input.eventId, schoolId, seq, type: 'invitation.created', occurredAt: now },
+    invitation,
+    event: { id: input.eventId, schoolId, seq, type: 'invitation.created', occurredAt: now, content },
   }
 }

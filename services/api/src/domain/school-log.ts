@@ -2,13 +2,14 @@
 // `UPDATE schools SET last_event_seq = last_event_seq + 1 ... RETURNING`, whose row lock orders the log
 // and serializes the school's writes until the transaction ends.
 import { insertDomainEvent, takeNextSeq, type CommittedEvent, type Prisma } from '@school/db'
-import type { DomainEventPayloads, DomainEventType } from '@school/events'
+import type { DomainEventPayloads, DomainEventType, SchoolEventJobContent } from '@school/events'
 
 export type Tx = Prisma.TransactionClient
 
-/** What the publisher needs of an event once its transaction has committed. */
+/** What the publisher needs of an event once its transaction has committed: all of it, for its job. */
 export interface AppendedEvent extends CommittedEvent {
   type: DomainEventType
+  content: SchoolEventJobContent
 }
 
 export class SchoolLog {
@@ -51,7 +52,8 @@ export class SchoolLog {
       payload: payload as unknown as Prisma.InputJsonObject,
       correlationId: this.correlationId,
     })
-    const event: AppendedEvent = { id: row.id, schoolId: this.schoolId, seq: row.seq, type, occurredAt: row.occurredAt }
+    const content = { actor: row.actor, payload, correlationId: this.correlationId }
+    const event: AppendedEvent = { id: row.id, schoolId: this.schoolId, seq: row.seq, type, occurredAt: row.occurredAt, content }
     this.appended.push(event)
     return event
   }

@@ -32,7 +32,7 @@ t.test('creates the invitation and its event with the next seq, in one statement
   const outcome = await createInvitationStatement(prisma, given)
   if (outcome.kind !== 'created') throw new Error(`not created: ${outcome.kind}`)
   t.same(outcome.invitation, await prisma.invitation.findUniqueOrThrow({ where: { id: outcome.invitation.id } }), 'the row as Prisma reads it')
-  const event = await prisma.domainEvent.findUniqueOrThrow({ where: { id: given.eventId } })
+  const event = await prisma.domainEvent.findUniqueOrThrow({ where: { id: given.eventId }, include: { actor: { select: { id: true, name: true } } } })
   t.same(
     { seq: event.seq, type: event.type, actorId: event.actorId, payload: event.payload, correlationId: event.correlationId },
     {
@@ -43,7 +43,18 @@ t.test('creates the invitation and its event with the next seq, in one statement
       correlationId: 'req-1',
     },
   )
-  t.same(outcome.event, { id: given.eventId, schoolId: fixture.schoolA.id, seq: seqBefore + 1, type: 'invitation.created', occurredAt: given.now })
+  t.same(
+    outcome.event,
+    {
+      id: given.eventId,
+      schoolId: fixture.schoolA.id,
+      seq: seqBefore + 1,
+      type: 'invitation.created',
+      occurredAt: given.now,
+      content: { actor: event.actor, payload: event.payload, correlationId: event.correlationId },
+    },
+    'the event as written, with what its job carries',
+  )
 })
 
 t.test('a statement that read its snapshot before a rival committed is stopped by the one-pending index', async (t) => {

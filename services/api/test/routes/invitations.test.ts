@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import t from 'tap'
 import { buildTestApp, eventsOf, tokenOf } from '../helper.js'
 
-const { app, fixture, prisma, authFor } = await buildTestApp(t)
+const { app, fixture, prisma, queue, authFor } = await buildTestApp(t)
 const schoolA = fixture.schoolA.id
 const invitations = `/api/accounts/schools/${schoolA}/invitations/`
 const owner = authFor(fixture.ownerA)
@@ -314,6 +314,43 @@ t.test('inviting again after the pending invitation lapsed expires it first, the
       [seqBefore + 2, 'invitation.created', fixture.ownerA.id],
     ],
   )
+})
+
+t.test("each event's job carries the event as the log holds it, whichever way the change was written", async (t) => {
+  const from = (await prisma.school.findUniqueOrThrow({ where: { id: schoolA } })).lastEventSeq
+  const lapsing = await invite('carried-lapsed@example.com')
+  await lapse(lapsing.body.id)
+  // One statement for the creation; a transaction for the expiry, the acceptance and the cancellation.
+  await invite('carried-lapsed@example.com', 'student')
+  const accepted = await invite('carried-accepted@example.com')
+  t.equal((await accept(accepted.token)).statusCode, 200)
+  const cancelled = await invite('carried-cancelled@example.com')
+  t.equal((await app.inject({ method: 'DELETE', url: `${invitations}${cancelled.body.id}/`, headers: owner })).statusCode, 200)
+
+  const events = await prisma.domainEvent.findMany({
+    where: { schoolId: schoolA, seq: { gt: from } },
+    orderBy: { seq: 'asc' },
+    include: { actor: { select: { id: true, name: true } } },
+  })
+  t.same(
+    events.map((event) => event.type),
+    ['invitation.created', 'invitation.expired', 'invitation.created', 'invitation.created', 'invitation.accepted', 'invitation.created', 'invitation.cancelled'],
+  )
+  for (const event of events) {
+    const job = await queue.getJob(event.id)
+    t.same(
+      job?.data,
+      {
+        eventId: event.id,
+        schoolId: schoolA,
+        seq: event.seq,
+        type: event.type,
+        occurredAt: event.occurredAt.toISOString(),
+        event: { actor: event.actor, payload: event.payload, correlationId: event.correlationId },
+      },
+      `${event.type} (seq ${event.seq})`,
+    )
+  }
 })
 
 t.test('lists the school invitations newest first, without tokens, optionally by status', async (t) => {

@@ -15,6 +15,8 @@ export interface RealtimeMetrics extends ServiceRegistry {
   eventLag: Histogram
   /** Time an event's job spent in each stage on this instance (`queue_wait`, `projection`). */
   eventStage: Histogram<'stage'>
+  /** Schools advanced by a projection pass, by what the pass started from (`memory` or `log`). */
+  projectionAdvances: Counter<'source'>
   jobsFailed: Counter
   jobsRetried: Counter
   accessRevoked: Counter<'trigger'>
@@ -107,6 +109,12 @@ export function createRealtimeMetrics(dependencies: DependencyChecks): RealtimeM
       name: 'school_event_lag_seconds',
       help: 'Time from an event being committed to its messages being emitted.',
       buckets: LAG_BUCKETS,
+      registers,
+    }),
+    projectionAdvances: new Counter({
+      name: 'projection_advances_total',
+      help: "Schools advanced by this instance's projection passes, by source: memory (the row the instance remembered and the events its jobs carried: one statement) or log (the row and the log read first).",
+      labelNames: ['source'],
       registers,
     }),
     eventStage: createEventStageHistogram(

@@ -1,6 +1,7 @@
 // Schedules this instance's projection passes: at most one pass per school at a time, the schools asked for
 // in the same turn of the event loop advanced together in one pass, and a request for an event this
-// instance has already seen applied answered without asking the database.
+// instance has already seen applied answered without asking the database. A request may bring what it
+// knows of its event (a job's copy of it); the pass gets what its school's requests brought.
 import type { ProjectionAdvance } from '@school/dashboard'
 
 export interface PassSummary {
@@ -12,33 +13,38 @@ export interface PassSummary {
   deadLettered: number
 }
 
-export interface ProjectionPasses {
+export interface ProjectionPasses<Carried> {
   /**
    * Resolves once a pass that started after this call has brought the school up to its log (or at once
    * when `seq` is known to be applied already); null when the school does not exist.
    */
-  request(schoolId: number, seq?: number): Promise<PassSummary | null>
+  request(schoolId: number, seq?: number, carried?: Carried): Promise<PassSummary | null>
   /** The highest seq this instance has seen the school's projection reach (0 if never). */
   appliedThrough(schoolId: number): number
 }
 
-export interface ProjectionPassesOptions {
-  /** Advances the schools' projections; a school that does not exist has no entry. */
-  run(schoolIds: number[]): Promise<Map<number, ProjectionAdvance>>
+export interface ProjectionPassesOptions<Carried> {
+  /**
+   * Advances the schools' projections (the keys), each with what its requests brought; a school that does
+   * not exist has no entry.
+   */
+  run(schools: ReadonlyMap<number, readonly Carried[]>): Promise<Map<number, ProjectionAdvance>>
   /** Bounds one pass's statements; more schools asked for at once are split over several passes. */
   maxSchoolsPerPass: number
 }
 
-interface Waiter {
+interface Waiter<Carried> {
   seq: number | undefined
+  carried: Carried | undefined
   resolve(summary: PassSummary | null): void
   reject(error: unknown): void
 }
 
-export function createProjectionPasses(options: ProjectionPassesOptions): ProjectionPasses {
+export function createProjectionPasses<Carried>(options: ProjectionPassesOptions<Carried>): ProjectionPasses<Carried> {
+  type SchoolWaiters = Waiter<Carried>[]
   const applied = new Map<number, number>()
   /** Requests not yet taken by a pass, per school. */
-  const waiting = new Map<number, Waiter[]>()
+  const waiting = new Map<number, SchoolWaiters>()
   /** Schools a pass is advancing now: their new requests wait for the next pass, which may see newer events. */
   const inFlight = new Set<number>()
   let scheduled = false
@@ -51,7 +57,7 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
     return seq !== undefined && seq <= through ? { lastSeq: through, applied: 0, deadLettered: 0 } : undefined
   }
 
-  const answer = (waiters: Waiter[], result: ProjectionAdvance | undefined) => {
+  const answer = (waiters: SchoolWaiters, result: ProjectionAdvance | undefined) => {
     waiters.forEach((waiter, index) => {
       if (!result) return waiter.resolve(null)
       const credited = index === 0
@@ -63,10 +69,14 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
     })
   }
 
-  const runPass = async (batch: Map<number, Waiter[]>) => {
+  const runPass = async (batch: Map<number, SchoolWaiters>) => {
     const schoolIds = [...batch.keys()]
+    const carried = new Map<number, Carried[]>()
+    for (const [schoolId, waiters] of batch) {
+      carried.set(schoolId, waiters.flatMap((waiter) => (waiter.carried === undefined ? [] : [waiter.carried])))
+    }
     try {
-      const results = await options.run(schoolIds)
+      const results = await options.run(carried)
       for (const [schoolId, waiters] of batch) {
         const result = results.get(schoolId)
         if (result && result.lastSeq > appliedThrough(schoolId)) applied.set(schoolId, result.lastSeq)
@@ -82,12 +92,12 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
 
   const flush = () => {
     scheduled = false
-    let batch = new Map<number, Waiter[]>()
+    let batch = new Map<number, SchoolWaiters>()
     for (const [schoolId, waiters] of waiting) {
       if (inFlight.has(schoolId)) continue
       waiting.delete(schoolId)
       // Requests for events the last pass already covered need no new one.
-      const open: Waiter[] = []
+      const open: SchoolWaiters = []
       for (const waiter of waiters) {
         const seen = seenApplied(schoolId, waiter.seq)
         if (seen) waiter.resolve(seen)
@@ -112,13 +122,14 @@ export function createProjectionPasses(options: ProjectionPassesOptions): Projec
 
   return {
     appliedThrough,
-    request(schoolId, seq) {
+    request(schoolId, seq, carried) {
       const seen = seenApplied(schoolId, seq)
       if (seen) return Promise.resolve(seen)
       return new Promise((resolve, reject) => {
+        const waiter = { seq, carried, resolve, reject }
         const waiters = waiting.get(schoolId)
-        if (waiters) waiters.push({ seq, resolve, reject })
-        else waiting.set(schoolId, [{ seq, resolve, reject }])
+        if (waiters) waiters.push(waiter)
+        else waiting.set(schoolId, [waiter])
         schedule()
       })
     },

@@ -1,20 +1,37 @@
-// Consumes the school-events queue. A job only says "school S has news up to seq N": the worker advances
+// Consumes the school-events queue. A job says "school S has news up to seq N": the worker advances
 // the school's dashboard projection over every event of the log it has not applied yet (idempotent, in
 // order, batched under bursts, many schools per pass), broadcasts each applied event's messages, and
-// coalesces metrics_update.
+// coalesces metrics_update. A job that carries its event, for a school whose row this instance remembers
+// just before it, is applied with the compare-and-set alone; any other reads the row and the log first.
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { RealtimeConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
-import { advanceProjections, eventMessages, metricsMessage, schoolsBehindRecentEvents, type ProjectionAdvance } from '@school/dashboard'
+import {
+  advanceProjections,
+  eventMessages,
+  eventRowOfJob,
+  metricsMessage,
+  schoolsBehindRecentEvents,
+  type EventRowWithActor,
+  type KnownWindow,
+  type ProjectionAdvance,
+} from '@school/dashboard'
 import { queuePrefix, revokesDashboardAccess, SCHOOL_EVENTS_QUEUE, type SchoolEventJob } from '@school/events'
 import type { Broadcaster } from '../broadcaster.js'
 import { createMetricsCoalescer, type MetricsCoalescer } from '../projections/metrics-coalescer.js'
 import type { RealtimeMetrics } from '../operations/realtime-metrics.js'
+import { createProjectionMemory } from './projection-memory.js'
 import { createProjectionPasses, type PassSummary } from './projection-passes.js'
 
 /** Schools advanced by one pass at most: bounds the size of its two statements. */
 const MAX_SCHOOLS_PER_PASS = 64
+
+/**
+ * Schools whose projection row this instance remembers (the most recently advanced): a few hundred bytes
+ * each, so the bound costs a few megabytes; past it, a school's next pass reads its row again.
+ */
+const MAX_REMEMBERED_SCHOOLS = 10_000
 
 export interface SchoolEventsWorkerDeps {
   config: Pick<RealtimeConfig, 'REDIS_PREFIX' | 'WORKER_CONCURRENCY' | 'METRICS_COALESCE_MS' | 'CATCH_UP_INTERVAL_MS'>
@@ -23,7 +40,10 @@ export interface SchoolEventsWorkerDeps {
   /** A dedicated connection (or its options) with `maxRetriesPerRequest: null`: the worker blocks on it. */
   connection: ConnectionOptions
   logger: Logger
-  metrics?: Pick<RealtimeMetrics, 'eventsApplied' | 'deadLettered' | 'eventLag' | 'eventStage' | 'jobsFailed' | 'jobsRetried' | 'observe'>
+  metrics?: Pick<
+    RealtimeMetrics,
+    'eventsApplied' | 'deadLettered' | 'eventLag' | 'eventStage' | 'projectionAdvances' | 'jobsFailed' | 'jobsRetried' | 'observe'
+  >
   /** An applied event ended a user's owner/admin access to the school (member removed or demoted): close their dashboards. */
   onAccessLost?(schoolId: number, userId: number): void
 }
@@ -46,9 +66,10 @@ export class EventNotInLogError extends Error {
 export interface SchoolEventsProcessor {
   /**
    * Brings one school's projection up to the log and broadcasts what that applied; with `seq`, answers at
-   * once when this instance has already seen that event applied. Null when the school does not exist.
+   * once when this instance has already seen that event applied, and with `carried` (that event, as its
+   * job carries it), may apply it without reading the log. Null when the school does not exist.
    */
-  advance(schoolId: number, seq?: number): Promise<PassSummary | null>
+  advance(schoolId: number, seq?: number, carried?: EventRowWithActor): Promise<PassSummary | null>
   /**
    * The seq this instance has seen the school's projection reach (0 if never): the projection only moves
    * forward, so a job for an event at or below it has been applied, whoever applied it.
@@ -90,18 +111,32 @@ export function createSchoolEventsProcessor(deps: Omit<SchoolEventsWorkerDeps, '
     if (result.applied.length > 0 || result.deadLettered.length > 0) metrics.update(schoolId, result)
   }
 
-  const passes = createProjectionPasses({
+  const memory = createProjectionMemory(MAX_REMEMBERED_SCHOOLS)
+  const fromMemory = instruments?.projectionAdvances.labels({ source: 'memory' })
+  const fromLog = instruments?.projectionAdvances.labels({ source: 'log' })
+  const passes = createProjectionPasses<EventRowWithActor>({
     maxSchoolsPerPass: MAX_SCHOOLS_PER_PASS,
-    async run(schoolIds) {
-      const results = await advanceProjections(prisma, schoolIds)
-      for (const [schoolId, result] of results) broadcast(schoolId, result)
+    async run(schools) {
+      const known = new Map<number, KnownWindow>()
+      for (const [schoolId, carried] of schools) {
+        const window = memory.knownWindow(schoolId, carried)
+        if (window) known.set(schoolId, window)
+      }
+      const results = await advanceProjections(prisma, [...schools.keys()], { known })
+      for (const schoolId of schools.keys()) if (!results.has(schoolId)) memory.forget(schoolId)
+      for (const [schoolId, result] of results) {
+        memory.remember(schoolId, result)
+        const source = result.read ? fromLog : fromMemory
+        source?.inc()
+        broadcast(schoolId, result)
+      }
       return results
     },
   })
 
   /** Repeats passes while they move the school short of `seq` (or, without one, at all): a pass applies a bounded batch. */
-  const advance = async (schoolId: number, seq?: number): Promise<PassSummary | null> => {
-    let summary = await passes.request(schoolId, seq)
+  const advance = async (schoolId: number, seq?: number, carried?: EventRowWithActor): Promise<PassSummary | null> => {
+    let summary = await passes.request(schoolId, seq, carried)
     for (;;) {
       if (!summary || (seq !== undefined && summary.lastSeq >= seq)) return summary
       const next = await passes.request(schoolId, seq)
@@ -160,7 +195,7 @@ export function startSchoolEventsWorker(deps: SchoolEventsWorkerDeps): SchoolEve
     // A burst: the job of its first event applied the whole batch, so the others have nothing to do and
     // need not ask the database (one school's burst of 500 costs one projection pass, not 500).
     // Jobs of many schools arriving together share one pass.
-    const result = await processor.advance(schoolId, seq)
+    const result = await processor.advance(schoolId, seq, eventRowOfJob(job.data) ?? undefined)
     projection?.observe((Date.now() - takenAt) / 1000)
     // The school is gone (cascade-deleted with its log): nothing to show anyone.
     if (!result) return { schoolId, seq, applied: 0 }

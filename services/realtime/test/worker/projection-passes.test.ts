@@ -9,12 +9,15 @@ function harness(maxSchoolsPerPass = 64) {
   const heads = new Map<number, number>()
   const applied = new Map<number, number>()
   const passes: number[][] = []
+  const carriedByPass: Array<Array<[number, string[]]>> = []
   const gates: Array<() => void> = []
   let failNext: Error | undefined
-  const scheduler = createProjectionPasses({
+  const scheduler = createProjectionPasses<string>({
     maxSchoolsPerPass,
-    async run(schoolIds) {
+    async run(schools) {
+      const schoolIds = [...schools.keys()]
       passes.push(schoolIds)
+      carriedByPass.push([...schools].map(([id, carried]) => [id, [...carried]]))
       if (failNext) {
         const error = failNext
         failNext = undefined
@@ -40,7 +43,7 @@ function harness(maxSchoolsPerPass = 64) {
     while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve))
     gates.shift()!()
   }
-  return { scheduler, heads, passes, releaseNext, failWith: (error: Error) => (failNext = error) }
+  return { scheduler, heads, passes, carriedByPass, releaseNext, failWith: (error: Error) => (failNext = error) }
 }
 
 t.test('schools asked for in the same turn share one pass; the first request of a school is credited', async (t) => {
@@ -104,4 +107,13 @@ t.test('a failed pass rejects its requests and the next request starts a new pas
   await releaseNext()
   t.same(await retry, { lastSeq: 1, applied: 1, deadLettered: 0 })
   t.equal(passes.length, 2)
+})
+
+t.test("a pass gets what its schools' requests carried, each school's in the order asked", async (t) => {
+  const { scheduler, heads, carriedByPass, releaseNext } = harness()
+  heads.set(1, 3).set(2, 1)
+  const answers = Promise.all([scheduler.request(1, 2, 'b'), scheduler.request(2, 1), scheduler.request(1, 3, 'c'), scheduler.request(1, 1)])
+  await releaseNext()
+  await answers
+  t.same(carriedByPass, [[[1, ['b', 'c']], [2, []]]])
 })

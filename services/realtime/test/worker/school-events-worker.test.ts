@@ -1,6 +1,7 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
+import type { Prisma } from '@school/db'
 import { SCHOOL_EVENT_JOB_OPTIONS, type AnyEnvelope, type SchoolEventJob } from '@school/events'
 import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
 import { createWorld } from '../helper.js'
@@ -160,4 +161,36 @@ t.test("each job's time waiting in the queue and in its projection pass is recor
   await completed
   const after = await stages()
   t.same({ queueWait: after.queueWait - before.queueWait, projection: after.projection - before.projection }, { queueWait: 1, projection: 1 })
+})
+
+t.test("a job carrying its event, for a school whose row this instance's last pass left, is applied from memory; one without it reads the log", async (t) => {
+  const client = await track(PlainClient.connect(instance.url, fixture.schoolB.id, world.token(fixture.ownerB)))
+  const advances = async () => {
+    const { values } = await instance.realtime.metrics.projectionAdvances.get()
+    const count = (source: string) => values.find((v) => v.labels.source === source)?.value ?? 0
+    return { memory: count('memory'), log: count('log') }
+  }
+  const newClass = (name: string) => async (tx: Prisma.TransactionClient) => {
+    const created = await tx.schoolClass.create({ data: { schoolId: fixture.schoolB.id, name } })
+    return { classId: created.id, name, teacherId: null, teacherName: null }
+  }
+  const emitted = async (eventId: string) => {
+    t.match(await client.inbox.next(`activity of ${eventId}`), { type: 'activity_new', eventId })
+    return client.inbox.next(`metrics after ${eventId}`)
+  }
+
+  const before = await advances()
+  const pointer = await world.produceEvent(fixture.schoolB.id, 'class.created', newClass('memory 1'), { actorId: fixture.ownerB.id, pointerOnly: true })
+  const first = await emitted(pointer.eventId)
+  const afterPointer = await advances()
+  t.same({ memory: afterPointer.memory - before.memory, log: afterPointer.log - before.log }, { memory: 0, log: 1 }, 'a job without its event reads the log')
+
+  const carried = await world.produceEvent(fixture.schoolB.id, 'class.created', newClass('memory 2'), { actorId: fixture.ownerB.id })
+  const second = await emitted(carried.eventId)
+  const afterCarried = await advances()
+  t.same({ memory: afterCarried.memory - afterPointer.memory, log: afterCarried.log - afterPointer.log }, { memory: 1, log: 0 }, 'the next one, carried, does not')
+  t.match(second, { type: 'metrics_update', seq: carried.seq, data: { classes: (first as { data: { classes: number } }).data.classes + 1 } })
+  const stored = await world.prisma.schoolDashboardProjection.findUniqueOrThrow({ where: { schoolId: fixture.schoolB.id } })
+  t.equal(stored.lastSeq, carried.seq)
+  t.equal(stored.classes, (second as { data: { classes: number } }).data.classes, 'the row holds what was emitted')
 })
