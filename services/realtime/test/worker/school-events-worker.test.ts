@@ -1,9 +1,13 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
-import type { Prisma } from '@school/db'
+import pino from 'pino'
+import { appendDomainEvent, schoolEventJob, type Prisma } from '@school/db'
+import { eventRowOfJob, foldLog, readProjection } from '@school/dashboard'
 import { SCHOOL_EVENT_JOB_OPTIONS, type AnyEnvelope, type SchoolEventJob } from '@school/events'
 import { PlainClient, SocketIoClient, type DashboardClient } from '@school/test-support/clients'
+import { createRealtimeMetrics } from '../../src/operations/realtime-metrics.js'
+import { createSchoolEventsProcessor } from '../../src/worker/school-events-worker.js'
 import { createWorld } from '../helper.js'
 
 const world = await createWorld(t, 'rt_worker')
@@ -193,4 +197,61 @@ t.test("a job carrying its event, for a school whose row this instance's last pa
   const stored = await world.prisma.schoolDashboardProjection.findUniqueOrThrow({ where: { schoolId: fixture.schoolB.id } })
   t.equal(stored.lastSeq, carried.seq)
   t.equal(stored.classes, (second as { data: { classes: number } }).data.classes, 'the row holds what was emitted')
+})
+
+t.test('two instances advancing one school in turn: each finds the row the other wrote, reads the log, and nothing is applied twice or skipped', async (t) => {
+  // Two processors over the same database, as two realtime instances whose workers take one school's jobs
+  // alternately; the events are appended without jobs, so the running instance does not take them.
+  const emitted: Array<{ by: string; seq: number }> = []
+  const processorOf = (by: string) => {
+    const metrics = createRealtimeMetrics({})
+    const processor = createSchoolEventsProcessor({
+      config: world.config,
+      prisma: world.prisma,
+      broadcaster: {
+        publish(_schoolId, messages) {
+          for (const message of messages) if (message.type === 'activity_new') emitted.push({ by, seq: message.seq })
+        },
+      },
+      logger: pino({ level: 'silent' }),
+      metrics,
+    })
+    t.teardown(() => processor.metrics.flush())
+    const advances = async () => {
+      const { values } = await metrics.projectionAdvances.get()
+      return Object.fromEntries(values.map((v) => [v.labels.source, v.value]))
+    }
+    return { processor, advances }
+  }
+  const one = processorOf('one')
+  const two = processorOf('two')
+  const schoolId = fixture.schoolB.id
+  const append = async (name: string) => {
+    const event = await world.prisma.$transaction(async (tx) => {
+      const created = await tx.schoolClass.create({ data: { schoolId, name } })
+      const payload = { classId: created.id, name, teacherId: null, teacherName: null }
+      return { ...(await appendDomainEvent(tx, { schoolId, type: 'class.created', actorId: null, payload })), payload }
+    })
+    const job = schoolEventJob({ ...event, schoolId, type: 'class.created', content: { actor: null, payload: event.payload, correlationId: null } })
+    return { seq: event.seq, carried: eventRowOfJob(job.data)! }
+  }
+
+  // Each instance has advanced the school once: each remembers the row as it left it.
+  await one.processor.advance(schoolId)
+  await two.processor.advance(schoolId)
+  const start = emitted.length
+  const seqs: number[] = []
+  for (let i = 0; i < 6; i++) {
+    const { seq, carried } = await append(`turns ${i}`)
+    seqs.push(seq)
+    const { processor } = i % 2 === 0 ? one : two
+    t.match(await processor.advance(schoolId, seq, carried), { lastSeq: seq, applied: 1 }, `event ${i} applied by the instance that took its job`)
+  }
+  t.same(emitted.slice(start), seqs.map((seq, i) => ({ by: i % 2 === 0 ? 'one' : 'two', seq })), 'each event emitted once, in order')
+  // The first event followed the row instance one remembered; every later one found the other instance's write.
+  // An advance without a seq ends with a pass that finds nothing more: two passes each at the start.
+  t.same(await one.advances(), { log: 4, memory: 1 }, 'one: two passes at the start, then events 0 (from memory), 2 and 4')
+  t.same(await two.advances(), { log: 5 }, 'two: two passes at the start, then events 1, 3 and 5')
+  const fromLog = await foldLog(world.prisma, schoolId)
+  t.same(await readProjection(world.prisma, schoolId), { metrics: fromLog.metrics, lastSeq: seqs.at(-1) }, 'the stored row is the fold of the log')
 })
