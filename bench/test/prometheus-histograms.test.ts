@@ -1,7 +1,7 @@
 // The stage breakdown's arithmetic on known exposition text: the parser, the bucket deltas between two
 // scrapes, and quantiles as Prometheus' histogram_quantile() computes them.
 import t from 'tap'
-import { histogramDelta, histogramOf, histogramQuantile, observations, parseExposition } from '../src/harness/prometheus-histograms.js'
+import { counterOf, histogramDelta, histogramOf, histogramQuantile, observations, parseExposition } from '../src/harness/prometheus-histograms.js'
 
 function exposition(counts: { write: number[]; enqueue: number[] }, sums: { write: number; enqueue: number }): string {
   const bounds = ['0.1', '0.2', '0.5', '+Inf']
@@ -47,4 +47,11 @@ t.test('estimates quantiles as histogram_quantile does', async (t) => {
   t.equal(histogramQuantile(0.99, h), 0.5, 'in the +Inf bucket: the highest finite bound')
   t.ok(Number.isNaN(histogramQuantile(0.5, { ...h, cumulative: [0, 0, 0, 0] })), 'NaN without observations')
   t.ok(Number.isNaN(histogramQuantile(0.5, { bounds: [], cumulative: [], sum: 0 })), 'NaN for a histogram not exposed')
+})
+
+t.test("sums a counter's series, all of them or those whose labels pass", async (t) => {
+  const samples = parseExposition('projection_advances_total{source="memory",service="realtime"} 7\nprojection_advances_total{source="log",service="realtime"} 3\nother_total 5\n')
+  t.equal(counterOf(samples, 'projection_advances_total'), 10)
+  t.equal(counterOf(samples, 'projection_advances_total', (labels) => labels.source === 'memory'), 7)
+  t.equal(counterOf(samples, 'absent_total'), 0)
 })

@@ -51,6 +51,13 @@ export async function scrapeMetrics(url: string): Promise<Sample[]> {
   return parseExposition(await response.text())
 }
 
+/** The counter `name` (as exposed, `_total` included), its series whose labels pass `where` summed. */
+export function counterOf(samples: readonly Sample[], name: string, where: (labels: Labels) => boolean = () => true): number {
+  let total = 0
+  for (const sample of samples) if (sample.name === name && where(sample.labels)) total += sample.value
+  return total
+}
+
 /** The histogram `name`, its series whose labels pass `where` summed bucket by bucket. */
 export function histogramOf(samples: readonly Sample[], name: string, where: (labels: Labels) => boolean = () => true): HistogramCounts {
   const byBound = new Map<number, number>()

@@ -3,7 +3,7 @@
 // stage's p50 and p99 estimated from the bucket deltas, beside the client-side split of each delivery at
 // its envelope's ts (POST start -> emission -> receipt); and the table that shows them per cell and arm.
 import type { PinnedProcess } from './pinned-process.js'
-import { histogramDelta, histogramOf, histogramQuantile, observations, scrapeMetrics, type Labels, type Sample } from './prometheus-histograms.js'
+import { counterOf, histogramDelta, histogramOf, histogramQuantile, observations, scrapeMetrics, type Labels, type Sample } from './prometheus-histograms.js'
 
 /** The invitations POST as the API labels its requests (the route pattern). */
 const INVITATIONS_ROUTE = '/api/accounts/schools/:id/invitations'
@@ -70,6 +70,19 @@ export function stageFigures(before: ServiceScrape, after: ServiceScrape): Recor
     }
   }
   return figures
+}
+
+/**
+ * The realtime service's projection passes over the window by what they started from (`memory`: the row its
+ * last pass left and the job's copy of the event, one statement; `log`: a read first), from
+ * `projection_advances_total{source}` (docs/OPERATIONS.md).
+ */
+export function projectionPassSources(before: ServiceScrape, after: ServiceScrape): { memory: number; log: number } {
+  const delta = (source: string) => {
+    const of = (samples: Sample[]) => counterOf(samples, 'projection_advances_total', (labels) => labels.source === source)
+    return of(after.realtime) - of(before.realtime)
+  }
+  return { memory: delta('memory'), log: delta('log') }
 }
 
 /** The figures as flat metrics (`<key>P50Ms`, `<key>P99Ms`), which the rounds' medians are taken of. */

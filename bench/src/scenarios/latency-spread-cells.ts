@@ -14,7 +14,7 @@ import { waitForQueueDrained } from '../harness/queue-drain.js'
 import type { Arm, ArmRun, GroupResult, TargetCheck } from '../harness/scenario.js'
 import type { SeededSchool } from '../harness/school-seed.js'
 import { invitationWatch, measureSpreadLoad, spreadFleetOptions, type SpreadSchools, type SpreadTarget } from '../harness/spread-invitations.js'
-import { breakdownTable, ms, scrapeServices, stageFigures, stageMetrics, tailStage, type ServiceScrape } from '../harness/stage-breakdown.js'
+import { breakdownTable, ms, projectionPassSources, scrapeServices, stageFigures, stageMetrics, tailStage, type ServiceScrape } from '../harness/stage-breakdown.js'
 
 export const MINIMAL_ARM = 'minimal pipeline'
 export const PIPELINE_ARMS = ['realtime websocket', 'realtime socket.io'] as const
@@ -104,6 +104,7 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
         await waitForQueueDrained(plan.queue, 120_000)
         const after = await scrape()
         const stages = before && after ? stageFigures(before, after) : undefined
+        const passes = before && after ? projectionPassSources(before, after) : undefined
         const detail = window.detail
         const serverKeys = Object.keys(plan.target.servers)
         const serverCpu = serverKeys.reduce((sum, key) => sum + (detail[`${key}Cpu`] as number), 0)
@@ -122,10 +123,11 @@ function spreadArm(plan: SpreadArmPlan, context: SpreadSchools, rate: number, p:
             emissionToReceiptP50Ms: window.emissionToReceipt.p50Ms,
             emissionToReceiptP99Ms: window.emissionToReceipt.p99Ms,
             ...(stages ? stageMetrics(stages) : {}),
+            ...(passes && passes.memory + passes.log > 0 ? { memoryPassShare: passes.memory / (passes.memory + passes.log) } : {}),
             ...Object.fromEntries(SIDES.flatMap((side, i) => PAUSE_FIGURES.map((figure) => [`${side}${figure}`, detail[`${serverKeys[i]}${figure}`] as number]))),
           },
           generatorCpu: window.generatorCpu,
-          detail: { ...detail, dashboards: fleet.size, closedByServer: fleet.closedByServer, quietBefore, machineBusyBefore, ...(stages ? { stages } : {}) },
+          detail: { ...detail, dashboards: fleet.size, closedByServer: fleet.closedByServer, quietBefore, machineBusyBefore, ...(stages ? { stages, projectionPasses: passes } : {}) },
         }
       } finally {
         await fleet.close()
@@ -181,6 +183,10 @@ export function spreadTargets(groups: readonly GroupResult[], p: SpreadParams): 
       // The minimal pipeline has the client-side split only: no stages to compare.
       const tail = arm.name === MINIMAL_ARM ? undefined : tailStage(arm.median)
       if (tail) notes.push(`${group.name} / ${arm.name}: the largest p99 of the steps is ${tail.label}, ${tail.p99Ms.toFixed(1)} ms (${tail.steps}).`)
+      const fromMemory = arm.median.memoryPassShare
+      if (fromMemory !== undefined) {
+        notes.push(`${group.name} / ${arm.name}: ${(fromMemory * 100).toFixed(0)}% of the window's projection passes started from memory (the compare-and-set alone), the rest read the log.`)
+      }
       const delivered = arm.median.deliveryRatio ?? Number.NaN
       if (!(delivered >= 1)) notes.push(`${group.name} / ${arm.name}: ${(delivered * 100).toFixed(2)}% delivered within ${p.deliveryTimeoutMs} ms: its percentiles leave the rest out.`)
     }
