@@ -15,9 +15,8 @@ export interface ProjectionMemory {
   knownWindow(schoolId: number, carried: readonly EventRowWithActor[]): KnownWindow | undefined
   /** Keeps the row a pass left. */
   remember(schoolId: number, advance: AdvancedProjection): void
-  /** Drops what is remembered of the school (it is gone, or its pass failed). */
+  /** Drops what is remembered of a school that no longer exists. */
   forget(schoolId: number): void
-  readonly size: number
 }
 
 /** Remembers the `maxSchools` schools advanced most recently; the oldest is dropped first. */
@@ -42,9 +41,6 @@ export function createProjectionMemory(maxSchools: number): ProjectionMemory {
     },
     forget(schoolId) {
       rows.delete(schoolId)
-    },
-    get size() {
-      return rows.size
     },
   }
 }
