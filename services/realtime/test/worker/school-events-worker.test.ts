@@ -210,7 +210,7 @@ t.test('two instances advancing one school in turn: each finds the row the other
       prisma: world.prisma,
       broadcaster: {
         publish(_schoolId, messages) {
-          for (const message of messages) if (message.type === 'activity_new') emitted.push({ by, seq: message.seq })
+          for (const message of messages) if (message.type === 'activity_new') emitted.push({ by, seq: message.seq ?? Number.NaN })
         },
       },
       logger: pino({ level: 'silent' }),
