@@ -33,8 +33,8 @@ export interface InsertedDomainEvent {
   id: string
   seq: number
   occurredAt: Date
-  /** The actor as the log's readers see it (null without one): the content of the event's job. */
-  actor: { id: number; name: string } | null
+  /** The rest of the event as the log's readers see it (the actor with its name): what its job carries. */
+  content: SchoolEventJobContent
 }
 
 export async function insertDomainEvent(tx: TransactionClient, event: NewDomainEvent): Promise<InsertedDomainEvent> {
@@ -51,7 +51,8 @@ export async function insertDomainEvent(tx: TransactionClient, event: NewDomainE
     FROM inserted LEFT JOIN users u ON u.id = inserted.actor_id`
   const row = rows[0]!
   const actor = event.actorId !== null && row.actor_name !== null ? { id: event.actorId, name: row.actor_name } : null
-  return { id: row.id, seq: row.seq, occurredAt: row.occurred_at, actor }
+  const content = { actor, payload: event.payload, correlationId: event.correlationId ?? null }
+  return { id: row.id, seq: row.seq, occurredAt: row.occurred_at, content }
 }
 
 /** Takes the next sequence number and inserts the event; throws if the school does not exist. */

@@ -66,14 +66,14 @@ t.test("a job carries the event's content when its producer has it", async (t) =
   })
 })
 
-t.test('an inserted event comes back with its actor as the log names it, or none', async (t) => {
+t.test('an inserted event comes back with its content for the job: its actor as the log names it, or none', async (t) => {
   const actor = await prisma.user.create({ data: { name: 'Ann Actor' } })
   const [withActor, without] = await prisma.$transaction(async (tx) => [
     await appendDomainEvent(tx, { schoolId: school.id, type: 'class.created', actorId: actor.id, payload: { n: 1 } }),
     await appendDomainEvent(tx, { schoolId: school.id, type: 'class.created', actorId: null, payload: { n: 2 } }),
   ])
-  t.same(withActor?.actor, { id: actor.id, name: 'Ann Actor' })
-  t.equal(without?.actor, null)
+  t.same(withActor?.content, { actor: { id: actor.id, name: 'Ann Actor' }, payload: { n: 1 }, correlationId: null })
+  t.equal(without?.content.actor, null)
 })
 
 t.test('marks the given events enqueued in one statement, inside a transaction or not', async (t) => {

@@ -52,8 +52,7 @@ export class SchoolLog {
       payload: payload as unknown as Prisma.InputJsonObject,
       correlationId: this.correlationId,
     })
-    const content = { actor: row.actor, payload, correlationId: this.correlationId }
-    const event: AppendedEvent = { id: row.id, schoolId: this.schoolId, seq: row.seq, type, occurredAt: row.occurredAt, content }
+    const event: AppendedEvent = { id: row.id, schoolId: this.schoolId, seq: row.seq, type, occurredAt: row.occurredAt, content: row.content }
     this.appended.push(event)
     return event
   }
