@@ -12,6 +12,7 @@ import { accessTokenTtlSeconds, type ApiConfig } from '@school/config'
 import type { PrismaClient } from '@school/db'
 import type { Role } from '@school/events'
 import { schoolAccessRefusal, Unauthorized } from '../http-errors.js'
+import { bearerToken, VerifiedTokens } from './verified-tokens.js'
 
 /** The caller of a school-admin route, as requireSchoolAdmin found them. */
 export interface SchoolAdmin {
@@ -94,26 +95,37 @@ async function authPlugin(app: FastifyInstance, { config, prisma }: AuthPluginOp
     sign: { ...sign, expiresIn: ttlSeconds },
     // The key is a function of the token's kid. @fastify/jwt passes verify options to fast-jwt, which takes
     // a key function (as @fastify/jwt's README says); its type declarations only name a string or Buffer.
-    // Verifying a token (HMAC, claims) again on each request of a session costs CPU on every request;
-    // fast-jwt keeps the outcome per token, never past its `exp`. Whether the user and session may act is
-    // still read from the database on every request, so nothing revoked stays usable.
-    verify: { ...verify, cache: 10_000 } as unknown as Partial<VerifyOptions>,
+    verify: verify as unknown as Partial<VerifyOptions>,
   })
   app.decorateRequest('userId', 0)
   app.decorateRequest('sessionId', undefined)
   app.decorateRequest('schoolAdmin', null)
 
+  // Verifying a token (decoding, HMAC, claims) again on each request of a session costs CPU on every
+  // request: a session's later requests take its verification from memory, never past its `exp`. Whether
+  // the user and session may act is still read from the database on every request, so nothing revoked stays
+  // usable.
+  const verifiedTokens = new VerifiedTokens()
+
   const authenticate: Hook = async (request) => {
-    let claims: AccessTokenClaims
-    try {
-      claims = await request.jwtVerify<AccessTokenClaims>()
-    } catch (error) {
-      throw new Unauthorized(TOKEN_ERRORS[(error as { code?: string }).code ?? ''] ?? 'The access token is invalid')
+    const token = bearerToken(request.headers.authorization)
+    let verified = token === null ? undefined : verifiedTokens.get(token)
+    if (verified === undefined) {
+      let claims: AccessTokenClaims
+      try {
+        claims = await request.jwtVerify<AccessTokenClaims>()
+      } catch (error) {
+        throw new Unauthorized(TOKEN_ERRORS[(error as { code?: string }).code ?? ''] ?? 'The access token is invalid')
+      }
+      const subject = tokenSubject(claims)
+      if (subject === null) throw new Unauthorized('The access token is invalid')
+      verified = { claims, ...subject }
+      if (token !== null) verifiedTokens.remember(token, verified)
+    } else {
+      request.user = verified.claims
     }
-    const subject = tokenSubject(claims)
-    if (subject === null) throw new Unauthorized('The access token is invalid')
-    request.userId = subject.userId
-    request.sessionId = subject.sessionId
+    request.userId = verified.userId
+    request.sessionId = verified.sessionId
   }
 
   const requireSchoolAdmin: Hook = async (request) => {

@@ -1,9 +1,11 @@
 // Every school-admin route refuses in the same order: 401 (token), 400 (path id), 404/403 (school),
 // then 400 (body); and a refused request changes nothing.
 import t from 'tap'
+import { Redis } from 'ioredis'
+import { deleteRedisKeys, TEST_REDIS_URL, uniqueRedisPrefix } from '@school/test-support'
 import { buildTestApp, claimsFor, signJwt } from '../helper.js'
 
-const { app, fixture, prisma, config, authFor } = await buildTestApp(t)
+const { app, fixture, prisma, config, authFor, tokenFor } = await buildTestApp(t)
 const schoolA = fixture.schoolA.id
 
 interface SchoolRoute {
@@ -86,6 +88,41 @@ t.test('401 unauthorized without a valid access token', async (t) => {
       t.equal(response.headers['www-authenticate'], 'Bearer')
     }
   }
+})
+
+t.test('a token verified once is taken from memory only as it was signed', async (t) => {
+  const token = tokenFor(fixture.ownerA)
+  const dashboard = async (authorization: string) =>
+    (await app.inject({ method: 'GET', url: `/api/accounts/schools/${schoolA}/dashboard/`, headers: { authorization } })).statusCode
+  t.equal(await dashboard(`Bearer ${token}`), 200, 'verified')
+  t.equal(await dashboard(`Bearer ${token}`), 200, 'again, from memory')
+  t.equal(await dashboard(`bearer ${token}`), 200, 'the scheme in another case')
+  const [header, payload, signature] = token.split('.') as [string, string, string]
+  const otherSignature = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11)
+  t.equal(await dashboard(`Bearer ${header}.${payload}.${otherSignature}`), 401, 'its signature changed')
+  const ownerB = tokenFor(fixture.ownerB).split('.')[1]!
+  t.equal(await dashboard(`Bearer ${header}.${ownerB}.${signature}`), 401, "another user's claims under its signature")
+  t.equal(await dashboard(`Bearer ${token}x`), 401, 'one character more')
+  t.equal(await dashboard(`Bearer ${token.slice(0, -1)}`), 401, 'one character less')
+  const twoSpaces = await app.inject({ method: 'GET', url: `/api/accounts/schools/${schoolA}/dashboard/`, headers: { authorization: `Bearer  ${token}` } })
+  t.same([twoSpaces.statusCode, twoSpaces.json()], [401, { code: 'unauthorized', message: 'Send the access token as Authorization: Bearer <token>' }], 'two spaces: malformed, as before it was remembered')
+})
+
+t.test('a token taken from memory still names its account to the password-change limit', async (t) => {
+  const redis = new Redis(TEST_REDIS_URL)
+  const prefix = uniqueRedisPrefix('api_token_memory')
+  t.teardown(async () => {
+    await deleteRedisKeys(prefix)
+    redis.disconnect()
+  })
+  const own = await buildTestApp(t, { env: { REDIS_PREFIX: prefix }, redis })
+  const user = own.fixture.teacherA
+  const change = async () =>
+    (await own.app.inject({ method: 'POST', url: '/api/auth/password', headers: own.authFor(user), payload: { currentPassword: 'not-the-password', newPassword: 'a-brand-new-password' } })).statusCode
+  t.equal(await change(), 403, 'verified')
+  t.equal(await change(), 403, 'from memory')
+  t.same(await redis.keys(`${prefix}:rate-limit:login-account:*`), [`${prefix}:rate-limit:login-account:${user.email.toLowerCase()}`])
+  t.equal(await redis.get(`${prefix}:rate-limit:login-account:${user.email.toLowerCase()}`), '2', 'both attempts counted for the account')
 })
 
 t.test('the token is checked before the path id', async (t) => {
