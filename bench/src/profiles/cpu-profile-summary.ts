@@ -1,11 +1,13 @@
 // Reads a V8 `.cpuprofile` (written by `node --cpu-prof`) and says where the time went: self time per
-// function and per owner (our workspaces, each npm package, Node's internals, GC, idle).
+// function and per owner (our workspaces, each npm package, Node's internals, GC, idle), and per owner again
+// with Node's own functions (a socket write, a hash) counted for the package that called them.
 import { readFile } from 'node:fs/promises'
 
 interface ProfileNode {
   id: number
   callFrame: { functionName: string; url: string; lineNumber: number }
   hitCount?: number
+  children?: number[]
 }
 
 interface CpuProfile {
@@ -29,6 +31,8 @@ export interface ProfileSummary {
   /** Sampled time not spent idle: what the process computed. */
   busyMs: number
   byOwner: ProfileLine[]
+  /** As byOwner, with the time of Node's functions (and native ones) given to the nearest caller that has an owner. */
+  byCaller: ProfileLine[]
   byFunction: ProfileLine[]
 }
 
@@ -71,7 +75,19 @@ export function summarizeProfile(profile: CpuProfile, file: string, limit = 25):
     const delta = deltas[i + 1] ?? 0
     selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + Math.max(0, delta))
   }
+  const parentOf = new Map<number, ProfileNode>()
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parentOf.set(child, node)
+  }
+  const callerOwner = (node: ProfileNode, owner: string): string => {
+    for (let at = parentOf.get(node.id); at; at = parentOf.get(at.id)) {
+      const above = ownerOf(at.callFrame.url, at.callFrame.functionName)
+      if (above !== 'node' && above !== '(native)' && above !== '(root)') return above
+    }
+    return owner
+  }
   const byOwner = new Map<string, number>()
+  const byCaller = new Map<string, number>()
   const byFunction = new Map<string, number>()
   let busyUs = 0
   for (const node of profile.nodes) {
@@ -82,6 +98,8 @@ export function summarizeProfile(profile: CpuProfile, file: string, limit = 25):
     busyUs += us
     const owner = ownerOf(url, functionName)
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + us / 1000)
+    const caller = owner === 'node' || owner === '(native)' ? callerOwner(node, owner) : owner
+    byCaller.set(caller, (byCaller.get(caller) ?? 0) + us / 1000)
     const name = url === '' ? functionName : `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`
     byFunction.set(name, (byFunction.get(name) ?? 0) + us / 1000)
   }
@@ -91,6 +109,7 @@ export function summarizeProfile(profile: CpuProfile, file: string, limit = 25):
     durationMs: Math.round((profile.endTime - profile.startTime) / 1000),
     busyMs: Math.round(busyMs),
     byOwner: top(byOwner, busyMs, limit),
+    byCaller: top(byCaller, busyMs, limit),
     byFunction: top(byFunction, busyMs, limit),
   }
 }
@@ -109,6 +128,10 @@ export function profileTable(summary: ProfileSummary): string {
     '| owner | self ms | share of busy |',
     '| --- | ---: | ---: |',
     ...rows(summary.byOwner),
+    '',
+    "| owner, with Node's own functions counted for their caller | self ms | share of busy |",
+    '| --- | ---: | ---: |',
+    ...rows(summary.byCaller),
     '',
     '| function | self ms | share of busy |',
     '| --- | ---: | ---: |',
