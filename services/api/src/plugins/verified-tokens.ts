@@ -5,19 +5,13 @@
 // within that time). Whether its user and session may still act is read from the database per request, as
 // for a token verified now.
 import { LRUCache } from 'lru-cache'
-import type { AccessTokenClaims } from '@school/auth'
+import type { VerifiedToken } from '@school/auth'
 
 /** How long a verification is trusted from memory at most: fast-jwt's own cache default, kept. */
 export const REVERIFY_AFTER_MS = 10 * 60 * 1000
 
 /** Tokens remembered at most: a few megabytes. Past it the least recent is verified again when it returns. */
 export const MAX_TOKENS = 10_000
-
-export interface VerifiedToken {
-  claims: AccessTokenClaims
-  userId: number
-  sessionId: string | undefined
-}
 
 interface Entry extends VerifiedToken {
   /** Epoch ms after which the entry is not used: the earlier of `exp` and REVERIFY_AFTER_MS after the check. */
